@@ -1,0 +1,235 @@
+"""The ask/tell interface every lcsim method implements.
+
+An :class:`Optimizer` is built for one :class:`Problem` (search space, fidelity range, objective direction and, on
+tabular tasks, the candidate pool) with one seed. The replay engine (or the live backend) then calls
+
+* :meth:`Optimizer.ask` -> :class:`Job` or ``None`` (``None``: nothing to start now; if no job is running either, the
+  method has finished), and
+* :meth:`Optimizer.tell` with the :class:`Job` and its :class:`Observation` once the job's epochs are paid for.
+
+Rules every implementation follows (checked by :mod:`lcsim.testing.optimizer_contract`):
+
+* state changes only in ``tell`` (``ask`` may reserve the trial it hands out, nothing else);
+* a ``Job`` resumes its trial: asking trial ``t`` up to epoch ``e`` after it reached epoch ``k < e`` costs epochs
+  ``k+1..e`` only (freeze-thaw); asking ``e <= k`` costs nothing and returns the values already paid;
+* never two running jobs for one trial;
+* deterministic under a seed; no global RNG;
+* constructor parameters validated with the valid range in the message (:mod:`lcsim.errors`).
+
+Configuration identity: on tabular tasks a job names a row of ``problem.candidates`` (``config_id``). Methods that
+propose continuous configurations give ``config`` instead and the engine maps it to the nearest candidate (see
+:func:`Problem.nearest_candidate`); the observation reports the ``config_id`` actually served.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from ConfigSpace import (CategoricalHyperparameter, ConfigurationSpace, Constant, OrdinalHyperparameter)
+
+from ..errors import check_int
+
+__all__ = ["Problem", "Job", "Observation", "Optimizer", "encode_configs"]
+
+
+def encode_configs(space: ConfigurationSpace, configs: pd.DataFrame) -> np.ndarray:
+    """Encode a configuration frame into the unit hypercube, shape (n_cfg, n_hp).
+
+    Numerical hyperparameters are min-max scaled on their own scale (log where the space says ``log=True``);
+    categorical ones become their index divided by (n_choices - 1); constants become 0. This is the encoding the DPL
+    paper uses for its surrogate input and lcsim uses for the nearest-candidate mapping.
+    """
+    cols = []
+    for hp in space.values():
+        if hp.name not in configs.columns:
+            continue
+        x = configs[hp.name]
+        if isinstance(hp, Constant):
+            cols.append(np.zeros(len(x)))
+        elif isinstance(hp, CategoricalHyperparameter):
+            choices = list(hp.choices)
+            idx = np.array([choices.index(v) for v in x], dtype=float)
+            cols.append(idx / max(len(choices) - 1, 1))
+        elif isinstance(hp, OrdinalHyperparameter):
+            seq = list(hp.sequence)
+            idx = np.array([seq.index(v) for v in x], dtype=float)
+            cols.append(idx / max(len(seq) - 1, 1))
+        else:
+            v = x.to_numpy(dtype=float)
+            lo, hi = float(hp.lower), float(hp.upper)
+            if getattr(hp, "log", False):
+                v, lo, hi = np.log(v), np.log(lo), np.log(hi)
+            cols.append((v - lo) / (hi - lo) if hi > lo else np.zeros(len(v)))
+    return np.column_stack(cols) if cols else np.zeros((len(configs), 0))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What a method may know about a task before it pays for anything.
+
+    Attributes:
+        space: the search space.
+        min_epoch: smallest budget a method may ask for (usually 1).
+        max_epoch: maximum budget (the full learning curve).
+        minimize: direction of the objective.
+        candidates: on tabular tasks, the configuration pool (DataFrame, one row per config_id, no curves); ``None``
+            where any configuration of the space can be evaluated (surrogate or live tasks).
+        n_workers: number of simulated workers the engine will run.
+        objective: name of the objective metric (informative).
+    """
+
+    space: ConfigurationSpace
+    min_epoch: int
+    max_epoch: int
+    minimize: bool = True
+    candidates: pd.DataFrame | None = None
+    n_workers: int = 1
+    objective: str = "objective"
+    _encoded: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_tabular(self) -> bool:
+        return self.candidates is not None
+
+    @property
+    def n_candidates(self) -> int:
+        return 0 if self.candidates is None else len(self.candidates)
+
+    def encoded_candidates(self) -> np.ndarray:
+        """Candidates in the unit hypercube (cached), shape (n_cfg, n_hp)."""
+        if "x" not in self._encoded:
+            self._encoded["x"] = encode_configs(self.space, self.candidates)
+        return self._encoded["x"]
+
+    def nearest_candidate(self, config: dict, exclude=None) -> int:
+        """Row of the candidate pool nearest to ``config`` in the encoded unit hypercube (Euclidean).
+
+        Ties go to the lowest row; ``exclude`` (a set of config_ids) removes rows already in use, so a method that
+        proposes a new configuration gets a new row while any remain. This is lcsim's documented mapping for
+        continuous proposals on tabular tasks.
+        """
+        x = self.encoded_candidates()
+        q = encode_configs(self.space, pd.DataFrame([{k: config[k] for k in self.candidates.columns if k in config}]))
+        d = np.sum((x - q) ** 2, axis=1)
+        if exclude:
+            ex = np.fromiter(exclude, dtype=int)
+            if len(ex) < len(d):
+                d = d.copy()
+                d[ex] = np.inf
+        return int(np.argmin(d))
+
+
+@dataclass(frozen=True)
+class Job:
+    """Train trial ``trial_id`` up to ``epoch`` (1-based, inclusive).
+
+    Attributes:
+        trial_id: the method's id of the configuration's lineage; resuming the same trial is freeze-thaw.
+        epoch: the budget to reach.
+        config_id: row of ``problem.candidates`` (tabular tasks), or ``None``.
+        config: a configuration dict (continuous proposals, surrogate/live tasks), or ``None``.
+        info: method-private bookkeeping (e.g. bracket and rung); never read by the engine.
+    """
+
+    trial_id: int
+    epoch: int
+    config_id: int | None = None
+    config: dict | None = None
+    info: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a finished job reveals: values of the epochs paid for, never more.
+
+    Attributes:
+        trial_id: the job's trial.
+        config_id: the candidate row actually served (after nearest-candidate mapping), ``None`` if not tabular.
+        epochs: int array of the epochs revealed by this job (``first..job.epoch``; includes already-paid epochs when
+            the job asked for fewer than were paid, so ``values[-1]`` is always the value at ``job.epoch``).
+        values: objective values at ``epochs`` (diverged values replaced by the task's worst value).
+        diverged: the run diverged at or before ``job.epoch``.
+        cost: cost of the newly paid epochs (simulated seconds or units).
+        metrics: all metrics at ``epochs``, shape (len(epochs), n_metric), raw (NaN where diverged).
+    """
+
+    trial_id: int
+    config_id: int | None
+    epochs: np.ndarray
+    values: np.ndarray
+    diverged: bool = False
+    cost: float = 0.0
+    metrics: np.ndarray | None = None
+
+    @property
+    def last(self) -> float:
+        return float(self.values[-1])
+
+
+class Optimizer(abc.ABC):
+    """Base class of every lcsim method (see the module docstring for the rules).
+
+    Subclasses set ``name`` and implement :meth:`_ask` and :meth:`_tell`. The public :meth:`ask`/:meth:`tell`
+    keep the common bookkeeping (trial ids, per-trial paid epochs, running set) so subclasses stay small.
+    """
+
+    name: ClassVar[str] = "optimizer"
+    #: whether the method proposes continuous configurations (mapped to the nearest candidate on tabular tasks)
+    proposes_configs: ClassVar[bool] = False
+
+    def __init__(self, problem: Problem, seed):
+        from ..seeding import make_rng
+
+        self.problem = problem
+        self.rng = make_rng(seed)
+        self._next_trial = 0
+        self.running: set[int] = set()
+        self.paid: dict[int, int] = {}  # trial_id -> highest epoch observed
+        self.history: list[Observation] = []
+        check_int(self.name, "max_epoch", problem.max_epoch, 1)
+        check_int(self.name, "min_epoch", problem.min_epoch, 1, problem.max_epoch)
+
+    # -- helpers for subclasses
+    def new_trial_id(self) -> int:
+        t = self._next_trial
+        self._next_trial += 1
+        return t
+
+    def sample_config_id(self) -> int:
+        """A uniformly random candidate row (tabular tasks)."""
+        return int(self.rng.integers(self.problem.n_candidates))
+
+    def sample_config(self) -> dict:
+        """A configuration sampled from the space with this optimizer's RNG."""
+        self.problem.space.seed(int(self.rng.integers(2**31 - 1)))
+        return dict(self.problem.space.sample_configuration())
+
+    # -- public interface
+    def ask(self) -> Job | None:
+        job = self._ask()
+        if job is not None:
+            if job.trial_id in self.running:
+                raise RuntimeError(f"{self.name} asked trial {job.trial_id} while it is still running.")
+            self.running.add(job.trial_id)
+        return job
+
+    def tell(self, job: Job, observation: Observation) -> None:
+        self.running.discard(job.trial_id)
+        self.paid[job.trial_id] = max(self.paid.get(job.trial_id, 0), int(job.epoch))
+        self.history.append(observation)
+        self._tell(job, observation)
+
+    @abc.abstractmethod
+    def _ask(self) -> Job | None:
+        """Return the next job, or ``None`` when nothing can start now."""
+
+    @abc.abstractmethod
+    def _tell(self, job: Job, observation: Observation) -> None:
+        """Update the method's state with a finished job."""
+
+    def params(self) -> dict[str, Any]:
+        """The method's parameters as recorded in results (override to list them)."""
+        return {}
