@@ -16,6 +16,8 @@ __all__ = ["Job", "Observation", "Optimizer", "Problem", "encode_configs", "METH
 # name -> "module:Class"; imported on use so that heavy optional stacks (torch, SMAC3) load only when needed
 METHODS: dict[str, str] = {
     "random_search": "lcsim.optimizers.random_search:RandomSearch",
+    "successive_halving": "lcsim.optimizers.hyperband:SuccessiveHalving",
+    "hyperband": "lcsim.optimizers.hyperband:Hyperband",
 }
 
 

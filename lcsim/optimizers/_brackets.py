@@ -1,0 +1,60 @@
+"""Hyperband bracket schedules (Li et al. 2017, Algorithm 1), in integer epochs.
+
+With ``R = max_epoch / min_epoch`` and ``s_max = floor(log_eta(R))``, bracket ``s`` (``s_max`` down to 0) starts
+``n = ceil((s_max + 1) / (s + 1) * eta**s)`` configurations at budget ``r = max_epoch * eta**(-s)``; rung ``i`` keeps
+``floor(n * eta**(-i))`` configurations at budget ``r * eta**i``. Budgets are rounded to the nearest epoch and kept
+within ``[min_epoch, max_epoch]``; the last rung of every bracket is exactly ``max_epoch``. ``log_eta`` is computed
+on integers so that R = 81, eta = 3 gives s_max = 4 exactly (a float ``log`` can give 3.9999).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["Rung", "Bracket", "int_log", "hyperband_brackets", "successive_halving_rungs"]
+
+
+@dataclass(frozen=True)
+class Rung:
+    n: int        # configurations evaluated at this rung
+    epoch: int    # budget (epochs) of this rung
+
+
+@dataclass(frozen=True)
+class Bracket:
+    s: int
+    rungs: tuple[Rung, ...]
+
+
+def int_log(ratio: float, eta: int) -> int:
+    """Largest integer ``k`` with ``eta**k <= ratio`` (robust against float rounding)."""
+    k = 0
+    while eta ** (k + 1) <= ratio * (1 + 1e-12):
+        k += 1
+    return k
+
+
+def _rungs(n: int, s: int, min_epoch: int, max_epoch: int, eta: int) -> tuple[Rung, ...]:
+    out = []
+    for i in range(s + 1):
+        n_i = int(math.floor(n * eta ** (-i) + 1e-9))
+        r_i = max_epoch * eta ** (i - s)
+        e = max_epoch if i == s else min(max(int(round(r_i)), min_epoch), max_epoch)
+        out.append(Rung(max(n_i, 1), e))
+    return tuple(out)
+
+
+def successive_halving_rungs(n: int, min_epoch: int, max_epoch: int, eta: int) -> tuple[Rung, ...]:
+    """Rungs of one successive-halving run starting ``n`` configurations at ``min_epoch`` (Jamieson & Talwalkar)."""
+    s = int_log(max_epoch / min_epoch, eta)
+    return _rungs(n, s, min_epoch, max_epoch, eta)
+
+
+def hyperband_brackets(min_epoch: int, max_epoch: int, eta: int = 3) -> list[Bracket]:
+    """All Hyperband brackets, most exploratory first (``s = s_max .. 0``)."""
+    s_max = int_log(max_epoch / min_epoch, eta)
+    out = []
+    for s in range(s_max, -1, -1):
+        n = int(math.ceil((s_max + 1) / (s + 1) * eta ** s - 1e-9))
+        out.append(Bracket(s, _rungs(n, s, min_epoch, max_epoch, eta)))
+    return out
