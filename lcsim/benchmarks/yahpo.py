@@ -156,7 +156,8 @@ class YahpoLCBenchSurrogate:
             if name in self._ints:
                 bad |= col != np.round(col)
             if bad.any():
-                v = col[np.flatnonzero(bad)[0]]
+                v = float(col[np.flatnonzero(bad)[0]])
+                v = int(v) if name in self._ints and v == round(v) else v
                 kind = "an int" if name in self._ints else "a float"
                 raise InvalidParameterError(
                     f"The {name!r} hyperparameter of LCBench must be {kind} in [{lo:g}, {hi:g}]. Got {v!r}.")
@@ -235,8 +236,7 @@ class YahpoLCBenchSurrogate:
         n = check_int("YahpoLCBenchSurrogate.sample_configs", "n", n, 1)
         space, _ = _read_space(self.root / "config_space.json")
         space.seed(int_seed(derive(seed, "lcbench_yahpo", "configs")))
-        samples = space.sample_configuration(n)
-        samples = [samples] if n == 1 else samples
+        samples = [space.sample_configuration()] if n == 1 else space.sample_configuration(n)
         df = pd.DataFrame([dict(c) for c in samples])[HP_NAMES]
         for c in self._ints:
             df[c] = df[c].astype(np.int64)
