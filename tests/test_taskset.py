@@ -252,6 +252,16 @@ def test_raw_npz_bad_optimizer_name(tmp_path, monkeypatch):
         benchmarks.load("taskset", "rawtask")
 
 
+def test_raw_npz_object_array_names(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    p, ys = write_raw_npz(data, "rawtask", n=3)
+    names = np.array([f"adam8p_wide_grid_seed{s}" for s in (5, 6, 7)], dtype=object)
+    np.savez(p.with_suffix(""), optimizers=names, xs=np.arange(51) * 200, ys=ys)
+    monkeypatch.setenv("LCSIM_DATA", str(data))
+    t = benchmarks.load("taskset", "rawtask")
+    pd.testing.assert_frame_equal(t.configs, pd.DataFrame([sample_adam8p_wide_grid(s) for s in (5, 6, 7)]))
+
+
 def test_auto_source_prefers_json(tmp_path, monkeypatch):
     data = tmp_path / "data"
     write_dpl_json(data, "both")

@@ -202,17 +202,30 @@ def parse_raw_npz(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarra
     import re
 
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
+
+    def read(allow_pickle: bool):
+        with np.load(path, allow_pickle=allow_pickle) as z:
             missing = {"optimizers", "xs", "ys"} - set(z.files)
             if missing:
                 raise DataFormatError(f"{path}: keys {sorted(missing)} missing (expected optimizers, xs, ys).")
-            names, xs, ys = z["optimizers"], z["xs"], z["ys"]
+            ys_, xs_ = z["ys"], z["xs"]          # numeric arrays: never unpickled
+            return z["optimizers"], xs_, ys_
+
+    try:
+        try:
+            names, xs, ys = read(False)
+        except ValueError as exc:
+            if "allow_pickle" not in str(exc):
+                raise
+            # some writers store the optimizer names as an object array; only that array is unpickled
+            names, xs, ys = read(True)
     except DataFormatError:
         raise
-    except Exception as exc:  # BadZipFile, EOFError, ValueError (object arrays) ...
+    except Exception as exc:  # BadZipFile, EOFError, ValueError ...
         raise DataFormatError(f"{path}: not a readable TaskSet npz ({type(exc).__name__}: {exc}). "
                               f"Re-download it with `{DOWNLOAD}`.") from exc
+    if np.asarray(ys).dtype == object or np.asarray(xs).dtype == object:
+        raise DataFormatError(f"{path}: 'xs' and 'ys' must be numeric arrays.")
     ys = np.asarray(ys, dtype=float)
     if ys.ndim != 4 or ys.shape[3] != 4:
         raise DataFormatError(f"{path}: 'ys' must have shape (n_cfg, n_replica, n_step, 4) with channels "
@@ -220,9 +233,10 @@ def parse_raw_npz(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarra
     names = [n.decode() if isinstance(n, bytes) else str(n) for n in np.asarray(names).ravel()]
     if len(names) != ys.shape[0]:
         raise DataFormatError(f"{path}: {len(names)} optimizer names but 'ys' has {ys.shape[0]} configurations.")
-    xs = np.asarray(xs).reshape(-1)
-    if xs.shape[0] != ys.shape[2]:
-        raise DataFormatError(f"{path}: 'xs' has {xs.shape[0]} steps but 'ys' has {ys.shape[2]}.")
+    xs = np.asarray(xs)
+    if xs.ndim == 0 or xs.shape[-1] != ys.shape[2]:
+        raise DataFormatError(f"{path}: 'xs' has shape {xs.shape}; its last axis must hold the {ys.shape[2]} steps.")
+    xs = xs.reshape(-1, ys.shape[2])[0]      # (n_step,), or the first row of a per-run array
     seeds = []
     for n in names:
         m = re.search(r"seed(\d+)$", n)
