@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +102,17 @@ def test_tabulation_is_seeded(shared_data):
     c = benchmarks.load("lcbench_yahpo", "7593", n_configs=8, seed=5, cache=False)
     pd.testing.assert_frame_equal(a.configs, c.configs)
     assert not np.array_equal(a.curves, c.curves)
+
+
+def test_tabulation_same_in_fresh_process(shared_data):
+    code = ("from lcsim import benchmarks; t = benchmarks.load('lcbench_yahpo', '3945', n_configs=6, seed=2, "
+            "cache=False, n_threads=1); print(t.configs.to_json()); print(float(t.curves.sum()))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       cwd=Path(__file__).resolve().parents[1], check=True)
+    cfg_json, total = r.stdout.strip().splitlines()[-2:]
+    t = benchmarks.load("lcbench_yahpo", "3945", n_configs=6, seed=2, cache=False, n_threads=1)
+    assert cfg_json == t.configs.to_json()
+    assert float(total) == float(t.curves.sum())
 
 
 def test_bad_queries(surrogate):

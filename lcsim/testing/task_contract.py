@@ -99,10 +99,17 @@ def check_version(task: Task) -> None:
 
 
 def check_configs_in_space(task: Task, max_rows: int = 200) -> None:
-    """Configuration columns are the space's hyperparameters and rows are legal configurations (first rows)."""
+    """Configuration columns are the space's hyperparameters; every row lies within the numeric bounds, and the
+    first ``max_rows`` rows are legal ConfigSpace configurations (types, conditions, forbiddens)."""
     names = list(task.space.keys())
     assert sorted(task.configs.columns) == sorted(names), (
         f"{task.key}: config columns {list(task.configs.columns)} vs space {names}")
+    for hp in task.space.values():   # vectorized range check of every row
+        if hasattr(hp, "lower") and hasattr(hp, "upper"):
+            col = task.configs[hp.name].to_numpy(dtype=float)
+            bad = ~((col >= hp.lower) & (col <= hp.upper))
+            assert not bad.any(), (f"{task.key}: config {int(np.flatnonzero(bad)[0])} has {hp.name}="
+                                   f"{float(col[bad][0])!r} outside [{hp.lower}, {hp.upper}]")
     rows = task.configs.iloc[:max_rows]
     for i, row in rows.iterrows():
         values = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
