@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Mapping
 from ..errors import DataFormatError, InvalidParameterError
 from ._base import FORMAT_VERSION, Task, sha256_file
 
-__all__ = ["CACHE_VERSION", "cached", "cache_path", "source_checksum", "clear_memo"]
+__all__ = ["CACHE_VERSION", "cached", "cache_path", "source_checksum", "clear_memo", "check_options"]
 
 CACHE_VERSION = 1
 
@@ -54,6 +54,14 @@ def source_checksum(path: str | os.PathLike) -> str:
     if key not in _CHECKSUMS:
         _CHECKSUMS[key] = sha256_file(p)
     return _CHECKSUMS[key]
+
+
+def check_options(owner: str, options: Mapping, valid: Iterable[str]) -> None:
+    """Raise :class:`InvalidParameterError` naming the valid options when ``options`` has an unknown key."""
+    valid = list(valid)
+    unknown = [k for k in options if k not in valid]
+    if unknown:
+        raise InvalidParameterError(f"Unknown option(s) {unknown} for {owner}; valid options: {valid}.")
 
 
 def _safe(name: str) -> str:

@@ -50,7 +50,7 @@ from ConfigSpace import ConfigurationSpace, Float
 
 from ..errors import DataFormatError, DataNotFoundError, check_choice
 from ._base import Metric, Task
-from ._cache import cached, source_checksum
+from ._cache import cached, check_options, source_checksum
 from ._registry import Benchmark
 
 __all__ = ["TaskSetBenchmark", "HP_NAMES", "LOG_HPS", "DPL_TASKS", "taskset_space", "sample_adam8p_wide_grid",
@@ -279,7 +279,11 @@ class TaskSetBenchmark(Benchmark):
             raise _not_found(_dataroot())
         return names
 
-    def _load(self, task: str, filter: str = "none", source: str = "auto", cache: bool = True) -> Task:
+    def _load(self, task: str, **options) -> Task:
+        check_options("TaskSetBenchmark.load", options, ["filter", "source", "cache"])
+        return self._load_task(task, **options)
+
+    def _load_task(self, task: str, filter: str = "none", source: str = "auto", cache: bool = True) -> Task:
         check_choice("TaskSetBenchmark.load", "filter", filter, ["none", "dpl"])
         check_choice("TaskSetBenchmark.load", "source", source, ["auto", "dpl_json", "raw"])
         jpath = self._json_dir() / f"{task}.json"

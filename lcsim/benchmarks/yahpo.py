@@ -42,7 +42,7 @@ from ConfigSpace import ConfigurationSpace, Float, Integer, UniformIntegerHyperp
 from ..errors import DataFormatError, DataNotFoundError, InvalidParameterError, check_int, unknown_name
 from ..seeding import derive, int_seed
 from ._base import Metric, Task
-from ._cache import cached, source_checksum
+from ._cache import cached, check_options, source_checksum
 from ._registry import Benchmark
 
 __all__ = ["YahpoLCBenchSurrogate", "YahpoLCBenchBenchmark", "CONT_NAMES", "Y_NAMES", "HP_NAMES"]
@@ -264,8 +264,12 @@ class YahpoLCBenchBenchmark(Benchmark):
                                     "LCSIM_DATA to a folder holding yahpo_data/lcbench/.")
         return _read_space(path)[1]
 
-    def _load(self, task: str, n_configs: int = 2000, seed: int = 0, cache: bool = True,
-              n_threads: int | None = None) -> Task:
+    def _load(self, task: str, **options) -> Task:
+        check_options("YahpoLCBenchBenchmark.load", options, ["n_configs", "seed", "cache", "n_threads"])
+        return self._load_task(task, **options)
+
+    def _load_task(self, task: str, n_configs: int = 2000, seed: int = 0, cache: bool = True,
+                   n_threads: int | None = None) -> Task:
         n_configs = check_int("YahpoLCBenchBenchmark.load", "n_configs", n_configs, 1)
         seed = check_int("YahpoLCBenchBenchmark.load", "seed", seed, 0)
         folder = _folder()
