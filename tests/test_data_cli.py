@@ -6,7 +6,6 @@ import sys
 import types
 from pathlib import Path
 
-import pytest
 
 from lcsim.data import availability, main
 

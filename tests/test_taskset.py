@@ -202,7 +202,8 @@ def test_invalid_options(tmp_path, monkeypatch):
     monkeypatch.setenv("LCSIM_DATA", str(data))
     with pytest.raises(InvalidParameterError, match=r"'filter' parameter .* one of \['none', 'dpl'\]"):
         benchmarks.load("taskset", "tiny", filter="DPL")
-    with pytest.raises(InvalidParameterError, match=r"Unknown option\(s\) \['filtr'\] .* \['filter', 'source', 'cache'\]"):
+    with pytest.raises(InvalidParameterError,
+                       match=r"Unknown option\(s\) \['filtr'\] .* \['filter', 'source', 'cache'\]"):
         benchmarks.load("taskset", "tiny", filtr="dpl")
     with pytest.raises(DataNotFoundError, match="no raw file"):
         benchmarks.load("taskset", "tiny", source="raw")
