@@ -6,7 +6,6 @@ import sys
 import types
 from pathlib import Path
 
-
 from lcsim.data import availability, main
 
 TASK = "FixedTextRNNClassification_imdb_patch32_GRU64_avg_bs128"
