@@ -35,6 +35,7 @@ import json
 import math
 import os
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Mapping
 
@@ -137,7 +138,7 @@ def clear_cache() -> None:
 def _load_json_bytes(stream, label: str):
     try:
         return json.load(io.TextIOWrapper(stream, encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, EOFError, zipfile.BadZipFile, OSError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, EOFError, zipfile.BadZipFile, zlib.error, OSError) as exc:
         raise DataFormatError(f"{label} is not valid LCBench json ({type(exc).__name__}: {exc}); the file is "
                               f"truncated or corrupt. Delete it and {DOWNLOAD_HINT}.") from exc
 
