@@ -48,20 +48,22 @@ def lcbench_raw_dict(datasets: Sequence[str] = LCBENCH_FIXTURE_DATASETS, n_confi
     """
     rng = make_rng(seed)
     out = {}
+    shared = []  # LCBench evaluates the same configurations on every dataset (syne-tune asserts it)
+    for c in range(n_configs):
+        shared.append({
+            "batch_size": int(round(math.exp(rng.uniform(math.log(16), math.log(512))))),
+            "learning_rate": float(math.exp(rng.uniform(math.log(1e-4), math.log(1e-1)))),
+            "momentum": float(rng.uniform(0.1, 0.99)),
+            "weight_decay": float(rng.uniform(1e-5, 1e-1)),
+            "num_layers": True if c == 1 else int(rng.integers(2, 5)),
+            "max_units": int(round(math.exp(rng.uniform(math.log(64), math.log(1024))))),
+            "max_dropout": float(rng.uniform(0.0, 1.0)),
+            **_CONSTANT_CONFIG})
     for t, ds in enumerate(datasets):
         runs = {}
         for c in range(n_configs):
-            cfg = {
-                "batch_size": int(round(math.exp(rng.uniform(math.log(16), math.log(512))))),
-                "learning_rate": float(math.exp(rng.uniform(math.log(1e-4), math.log(1e-1)))),
-                "momentum": float(rng.uniform(0.1, 0.99)),
-                "weight_decay": float(rng.uniform(1e-5, 1e-1)),
-                "num_layers": True if c == 1 else int(rng.integers(2, 5)),
-                "max_units": int(round(math.exp(rng.uniform(math.log(64), math.log(1024))))),
-                "max_dropout": float(rng.uniform(0.0, 1.0)),
-                **_CONSTANT_CONFIG,
-                "OpenML_task_id": 3000 + t, "instances": 1000 + 10 * t, "classes": 2 + t, "features": 20 + t,
-            }
+            cfg = {**shared[c], "OpenML_task_id": 3000 + t, "instances": 1000 + 10 * t, "classes": 2 + t,
+                   "features": 20 + t}
             e = np.arange(n_points, dtype=float)
             rate = rng.uniform(0.05, 0.3)
             bal = 0.5 + 0.4 * (1 - np.exp(-rate * e)) + 0.01 * rng.standard_normal(n_points)
