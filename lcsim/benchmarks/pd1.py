@@ -114,6 +114,8 @@ def raw_files(directory: str | os.PathLike, groups: Iterable[str] = GROUPS,
 
 
 _RECORDS: dict = {}
+_KEEP = ("dataset", "model", "trial_dir", "status", "hps.batch_size", "hps.activation_fn", "eval_time", "epoch",
+         *(v[0] for v in PD1_HPS.values()), *(v[0] for v in PD1_METRICS.values()))
 
 
 def clear_cache() -> None:
@@ -122,7 +124,7 @@ def clear_cache() -> None:
 
 
 def read_records(path: str | os.PathLike) -> list[dict]:
-    """All records of one ``.jsonl.gz`` file (cached in memory per file size and mtime).
+    """All records of one ``.jsonl.gz`` file, reduced to the keys lcsim reads (cached per file size and mtime).
 
     Raises:
         DataFormatError: a truncated gzip stream, a line that is not a JSON object, or a record without the keys
@@ -146,13 +148,14 @@ def read_records(path: str | os.PathLike) -> list[dict]:
                 for k in ("dataset", "model", "hps.batch_size", "valid/error_rate"):
                     if k not in rec:
                         raise DataFormatError(f"{path} line {lineno}: record without key {k!r}; not PD1 data.")
-                out.append(rec)
+                out.append({k: rec[k] for k in _KEEP if k in rec})  # drop the ~100 unused keys (memory)
     except (EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError, json.JSONDecodeError, OSError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise DataFormatError(f"{path} is truncated or corrupt near line {lineno + 1} ({type(exc).__name__}: "
                               f"{exc}). Delete it and {DOWNLOAD_HINT}.") from exc
-    _RECORDS.clear() if len(_RECORDS) > 8 else None
+    if len(_RECORDS) >= 8:
+        _RECORDS.clear()
     _RECORDS[key] = out
     return out
 
