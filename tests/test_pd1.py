@@ -217,3 +217,28 @@ def test_dpl_task_list_matches_the_papers(shared_data):
     from lcsim.benchmarks.lcbench import LCBENCH_DATASETS
 
     assert sorted((shared_data / "meta" / "lcbench_datasets.txt").read_text().split()) == sorted(LCBENCH_DATASETS)
+
+
+def test_loaded_tasks_replay_end_to_end(pd1_root, tmp_path):
+    """A PD1 task with diverged runs and an LCBench task both replay; paid epochs match the budget."""
+    from lcsim.benchmarks.lcbench import LCBenchBenchmark
+    from lcsim.optimizers.random_search import RandomSearch
+    from lcsim.replay.engine import Budget, problem_for, run
+    from lcsim.testing.fixtures import write_lcbench_raw
+
+    root, _ = pd1_root
+    write_lcbench_raw(tmp_path / "lc" / "lcbench" / "data_2k_lw.json", datasets=("adult",), n_configs=4)
+    for task in (PD1Benchmark(root).load(RELU), LCBenchBenchmark(tmp_path / "lc").load("adult")):
+        res = run(task, RandomSearch(problem_for(task), seed=0), Budget(3 * task.n_epochs), seed=0)
+        table = res.table
+        assert len(table) == 3 * task.n_epochs
+        assert (table["regret"] >= 0).all() and table["objective"].notna().all()
+
+
+def test_saved_task_round_trip(pd1_root, tmp_path):
+    root, _ = pd1_root
+    task = PD1Benchmark(root).load(CIFAR)
+    back = type(task).from_file(task.save(tmp_path / "t.npz"))
+    np.testing.assert_allclose(back.curves, task.curves, rtol=1e-6, equal_nan=True)
+    np.testing.assert_array_equal(back.diverged, task.diverged)
+    assert back.extra["trial_dir"] == task.extra["trial_dir"] and back.version == task.version
