@@ -15,7 +15,7 @@ import pytest
 
 from lcsim.benchmarks import download as dl
 from lcsim.benchmarks.download import ChecksumError, DownloadError, Resource
-from lcsim.testing.fixtures import lcbench_raw_dict, pd1_records, write_pd1_raw
+from lcsim.testing.fixtures import lcbench_raw_dict, write_pd1_raw
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
