@@ -243,7 +243,7 @@ def test_facade_answers_like_the_raw_json(raw_root):
     # a folder or the zip work too, and get_task is the loader's task
     assert Benchmark(root / "lcbench").get_dataset_names() == list(data)
     t = bench.get_task("adult")
-    np.testing.assert_array_equal(t.curves, LCBenchBenchmark(root).load("adult").curves)
+    np.testing.assert_array_equal(t.curves, LCBenchBenchmark(root).load("adult", cache=False).curves)
 
 
 def test_facade_errors_are_valueerrors_with_suggestions(raw_root):
@@ -282,3 +282,22 @@ def test_real_lcbench_if_present(shared_data):
         return
     task = bench.load("credit-g")
     assert task.curves.shape == (2000, 1, 50, task.curves.shape[3])
+
+
+def test_parsed_task_cache_is_used_and_invalidated(raw_root, monkeypatch):
+    """The second load reads lcsim's cache file; a changed source file is parsed again."""
+    import lcsim.benchmarks.lcbench as lcb
+
+    root, _ = raw_root
+    calls = []
+    real = lcb._parse
+    monkeypatch.setattr(lcb, "_parse", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = LCBenchBenchmark(root).load("adult")
+    second = LCBenchBenchmark(root).load("adult")
+    assert len(calls) == 1
+    np.testing.assert_array_equal(first.curves, second.curves)
+    clear_cache()
+    write_lcbench_raw(root / "lcbench" / "data_2k_lw.json", n_configs=5, seed=2)
+    third = LCBenchBenchmark(root).load("adult")
+    assert len(calls) == 2
+    assert not np.array_equal(np.nan_to_num(first.curves), np.nan_to_num(third.curves))

@@ -89,7 +89,7 @@ def test_raw_field_by_field(pd1_root, task_name):
                     assert np.isnan(got), (i, m, e)
                     should_diverge |= m == "valid_error_rate"
                 else:
-                    assert got == v, (i, m, e)
+                    assert got == np.float32(v), (i, m, e)  # tasks are stored as float32
         assert bool(task.diverged[i, 0]) == should_diverge, i
         finite = [x for x in r["eval_time"]]
         for e in range(length):
@@ -242,3 +242,19 @@ def test_saved_task_round_trip(pd1_root, tmp_path):
     np.testing.assert_allclose(back.curves, task.curves, rtol=1e-6, equal_nan=True)
     np.testing.assert_array_equal(back.diverged, task.diverged)
     assert back.extra["trial_dir"] == task.extra["trial_dir"] and back.version == task.version
+
+
+def test_parsed_task_cache_is_used(pd1_root, monkeypatch):
+    """A second load of a PD1 task reads lcsim's cache file instead of re-parsing the jsonl.gz files."""
+    import lcsim.benchmarks.pd1 as pd1
+
+    root, _ = pd1_root
+    calls = []
+    real = pd1._parse
+    monkeypatch.setattr(pd1, "_parse", lambda *a, **k: calls.append(1) or real(*a, **k))
+    a = PD1Benchmark(root).load(RELU)
+    b = PD1Benchmark(root).load(RELU)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(a.curves, b.curves)
+    c = PD1Benchmark(root).load(RELU, cost="unit")  # another option is another cache entry
+    assert len(calls) == 2 and c.cost_unit == "unit"

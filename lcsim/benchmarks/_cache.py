@@ -17,7 +17,7 @@ Loaders of every benchmark use the one function :func:`cached`::
     task = cached("taskset", name, {"filter": "dpl"}, [json_path], lambda: parse(json_path))
 
 The task returned on a cold build is the one read back from the freshly written file, so a cold and a warm load
-return bit-identical tasks (curves are stored as float32).
+return bit-identical tasks (curves are stored as float32, see :meth:`Task.to_bytes`).
 """
 from __future__ import annotations
 

@@ -45,6 +45,7 @@ from ConfigSpace import ConfigurationSpace, Float, Integer
 
 from ..errors import DataFormatError, DataNotFoundError, check_choice, unknown_name
 from ._base import Metric, Task
+from ._cache import cached
 from ._registry import Benchmark
 
 __all__ = ["LCBenchBenchmark", "LCBENCH_DATASETS", "LCBENCH_HPS", "TAG_METRICS", "SYNE_TUNE_OBJECTIVES",
@@ -360,6 +361,12 @@ def parse_syne_tune(directory: str | os.PathLike, name: str) -> Task:
                 np.asarray(fid), extra)
 
 
+def _source_files(where) -> list[Path]:
+    """The files a parsed task depends on (their checksums key the parsed-task cache)."""
+    where = Path(where)
+    return sorted(p for p in where.iterdir() if p.is_file()) if where.is_dir() else [where]
+
+
 def _parse(paths: Mapping, options: Mapping) -> Task:
     """Pure parse entry point: ``paths`` from :func:`find_files`, ``options`` with ``task`` and ``source``.
 
@@ -431,5 +438,9 @@ class LCBenchBenchmark(Benchmark):
             raise unknown_name("lcbench task", task, names)
         return self._load(task, **options)
 
-    def _load(self, task: str, source: str = "auto", variant: str = "auto", root=None) -> Task:
-        return _parse(self._paths(root), {"task": task, "source": source, "variant": variant})
+    def _load(self, task: str, source: str = "auto", variant: str = "auto", root=None, cache: bool = True) -> Task:
+        paths = self._paths(root)
+        opts = {"task": task, "source": source, "variant": variant}
+        picked = _pick_source(paths, source, variant)
+        return cached(self.name, task, {"source": picked[0], "variant": variant}, _source_files(picked[1]),
+                      lambda: _parse(paths, opts), use_cache=cache)

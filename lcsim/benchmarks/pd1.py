@@ -49,6 +49,7 @@ from ConfigSpace import ConfigurationSpace, Float
 
 from ..errors import DataFormatError, DataNotFoundError, InvalidParameterError, check_choice, unknown_name
 from ._base import Metric, Task
+from ._cache import cached
 from ._registry import Benchmark
 
 __all__ = ["PD1Benchmark", "PD1_DPL_TASKS", "PD1_HPS", "PD1_METRICS", "pd1_space", "task_name", "read_records",
@@ -404,7 +405,7 @@ class PD1Benchmark(Benchmark):
         return self._load(task, **options)
 
     def _load(self, task: str, dpl_filter: bool = True, phases=PHASES, groups=GROUPS, cost: str = "eval_time",
-              source: str = "auto", root=None) -> Task:
+              source: str = "auto", root=None, cache: bool = True) -> Task:
         check_choice("PD1Benchmark.load", "cost", cost, COSTS)
         for p in phases:
             check_choice("PD1Benchmark.load", "phases", p, PHASES)
@@ -413,10 +414,13 @@ class PD1Benchmark(Benchmark):
         d = self._dir(root)
         kind, where = self._source(d, source, groups, phases)
         opts = {"task": task, "cost": cost, "dpl_filter": dpl_filter}
+        key = {"cost": cost, "dpl_filter": bool(dpl_filter), "phases": list(phases), "groups": list(groups),
+               "source": kind}
         if kind == "raw":
-            return _parse(where, opts)
+            return cached(self.name, task, key, list(where), lambda: _parse(where, opts), use_cache=cache)
         if kind == "syne_tune":
-            return parse_syne_tune(where, task, opts)
+            files = sorted(p for p in Path(where).iterdir() if p.is_file()) if Path(where).is_dir() else [Path(where)]
+            return cached(self.name, task, key, files, lambda: parse_syne_tune(where, task, opts), use_cache=cache)
         raise DataNotFoundError(
             f"PD1 data not found in {d}: expected pd1_{{matched,unmatched}}_phase{{0,1}}_results.jsonl.gz (raw) or "
             f"syne-tune's metadata.json + {{task}}-objectives_evaluations.npy. {DOWNLOAD_HINT}.")
