@@ -126,3 +126,42 @@ def test_hyperband_parallel_brackets_do_not_block(synth):
     # with many workers, a bracket waiting for its rung lets the next bracket start
     res = run(synth, make_optimizer("hyperband", problem_for(synth, 16), 0), Budget(60), n_workers=16)
     assert set(res.table["worker"]) == set(range(16))
+
+
+def _naive_asha_sequence(values, rungs, eta, n):
+    """Li et al. 2020 Algorithm 2 written literally (sort every rung on every call), one worker."""
+    results = [dict() for _ in rungs]
+    promoted = [set() for _ in rungs]
+    seq, next_tid = [], 0
+    for _ in range(n):
+        job = None
+        for k in range(len(rungs) - 2, -1, -1):
+            top = sorted(results[k].items(), key=lambda kv: (kv[1], kv[0]))[:len(results[k]) // eta]
+            cand = [t for t, _ in top if t not in promoted[k]]
+            if cand:
+                promoted[k].add(cand[0])
+                job = (cand[0], k + 1)
+                break
+        if job is None:
+            job = (next_tid, 0)
+            next_tid += 1
+        tid, k = job
+        seq.append((tid, rungs[k]))
+        results[k][tid] = values[tid][k]
+    return seq
+
+
+@pytest.mark.parametrize("eta", [2, 3, 4])
+def test_asha_matches_literal_algorithm_2(synth, eta):
+    rng = np.random.default_rng(eta)
+    values = rng.random((400, 8)).round(2)  # rounding makes ties, broken by trial id in both
+    p = Problem(synth.space, 1, 27, candidates=synth.configs)
+    opt = ASHA(p, 0, eta=eta)
+    seq = []
+    for _ in range(300):
+        job = opt.ask()
+        seq.append((job.trial_id, job.epoch))
+        k = opt.rungs.index(job.epoch)
+        opt.tell(job, Observation(job.trial_id, job.config_id, np.array([job.epoch]),
+                                  np.array([values[job.trial_id][k]])))
+    assert seq == _naive_asha_sequence(values, opt.rungs, eta, 300)

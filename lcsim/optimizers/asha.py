@@ -21,6 +21,8 @@ replacement from a permutation of the pool (a fresh permutation when it is used 
 """
 from __future__ import annotations
 
+import bisect
+
 from ..errors import check_int
 from ._base import Job, Observation, Optimizer, Problem
 
@@ -66,9 +68,10 @@ class ASHA(Optimizer):
         self.s = check_int("ASHA", "min_early_stopping_rate", min_early_stopping_rate, 0, K)
         self.resume = bool(resume)
         self.rungs = asha_rungs(problem.min_epoch, problem.max_epoch, self.eta, self.s)
-        # per rung: completed results (signed value for minimization, trial id) and promoted trial ids
-        self._results: list[dict[int, float]] = [dict() for _ in self.rungs]
-        self._promoted: list[set[int]] = [set() for _ in self.rungs]
+        # per rung, sorted lists of keys (signed value for minimization, trial id) of completed results: those not
+        # yet promoted and those promoted; the rank of a result among all of its rung is found by bisection
+        self._open: list[list[tuple[float, int]]] = [[] for _ in self.rungs]
+        self._done: list[list[tuple[float, int]]] = [[] for _ in self.rungs]
         self._rung_of: dict[int, int] = {}      # running trial -> rung it is being trained to
         self._lineage: dict[int, int] = {}      # trial id -> id of the rung-0 trial it continues (resume=False)
         self._config: dict[int, tuple] = {}     # trial id -> (config_id, config)
@@ -84,23 +87,30 @@ class ASHA(Optimizer):
             return int(self._order.pop()), None
         return None, self.sample_config()
 
+    def _promotable(self, k: int) -> int | None:
+        """Best not-yet-promoted trial of rung ``k`` if it ranks in the top ``floor(n_k / eta)``, else ``None``.
+
+        The best unpromoted result ``u`` is preceded only by promoted results, so its rank among all results of the
+        rung is the number of promoted keys below it; this is Algorithm 2's ``top_k`` test in O(log n).
+        """
+        n_top = (len(self._open[k]) + len(self._done[k])) // self.eta
+        if n_top == 0 or not self._open[k]:
+            return None
+        best = self._open[k][0]
+        return best[1] if bisect.bisect_left(self._done[k], best) < n_top else None
+
     def _ask(self) -> Job | None:
-        eta = self.eta
         for k in range(len(self.rungs) - 2, -1, -1):
-            res = self._results[k]
-            n_top = len(res) // eta
-            if n_top == 0:
-                continue
-            top = sorted(res.items(), key=lambda kv: (kv[1], kv[0]))[:n_top]
-            for tid, _ in top:
-                if tid not in self._promoted[k]:
-                    self._promoted[k].add(tid)
-                    cid, cfg = self._config[tid]
-                    new_tid = tid if self.resume else self.new_trial_id()
-                    self._config[new_tid] = (cid, cfg)
-                    self._rung_of[new_tid] = k + 1
-                    return Job(new_tid, self.rungs[k + 1], config_id=cid, config=cfg,
-                               info={"rung": k + 1, "promoted_from": tid})
+            tid = self._promotable(k)
+            if tid is not None:
+                key = self._open[k].pop(0)
+                bisect.insort(self._done[k], key)
+                cid, cfg = self._config[tid]
+                new_tid = tid if self.resume else self.new_trial_id()
+                self._config[new_tid] = (cid, cfg)
+                self._rung_of[new_tid] = k + 1
+                return Job(new_tid, self.rungs[k + 1], config_id=cid, config=cfg,
+                           info={"rung": k + 1, "promoted_from": tid})
         tid = self.new_trial_id()
         cid, cfg = self._new_config()
         self._config[tid] = (cid, cfg)
@@ -113,4 +123,4 @@ class ASHA(Optimizer):
             cid, cfg = self._config[job.trial_id]
             self._config[job.trial_id] = (observation.config_id, cfg)
         sign = 1.0 if self.problem.minimize else -1.0
-        self._results[k][job.trial_id] = sign * observation.last
+        bisect.insort(self._open[k], (sign * float(observation.last), job.trial_id))

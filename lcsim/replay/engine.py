@@ -98,19 +98,23 @@ class _PaidLedger:
         """Served objective at (trial, epoch) pairs, shape (n,); vectorized, with the same paid-epoch check."""
         trial_ids = np.asarray(trial_ids, dtype=np.int64)
         epochs = np.asarray(epochs, dtype=np.int64)
-        tids = np.fromiter(self.config_of.keys(), dtype=np.int64, count=len(self.config_of))
-        order = np.argsort(tids)
-        tids = tids[order]
-        cfg = np.fromiter(self.config_of.values(), dtype=np.int64, count=len(tids))[order]
-        paid = np.array([self.paid.get(int(t), 0) for t in tids], dtype=np.int64)
-        pos = np.searchsorted(tids, trial_ids)
-        pos = np.clip(pos, 0, max(len(tids) - 1, 0))
-        known = (len(tids) > 0) & (tids[pos] == trial_ids) if len(tids) else np.zeros(len(trial_ids), bool)
-        ok = known & (epochs >= 1) & (epochs <= np.where(known, paid[pos] if len(tids) else 0, 0))
-        if not np.all(ok):
-            i = int(np.flatnonzero(~ok)[0])
+        size = max(self.config_of, default=-1) + 1
+        cfg_of = np.full(size + 1, -1, dtype=np.int64)  # last slot: unknown trials
+        paid_of = np.zeros(size + 1, dtype=np.int64)
+        if size:
+            keys = np.fromiter(self.config_of.keys(), dtype=np.int64, count=len(self.config_of))
+            cfg_of[keys] = np.fromiter(self.config_of.values(), dtype=np.int64, count=len(keys))
+            paid_of[keys] = [self.paid.get(int(t), 0) for t in keys]
+        idx = np.where((trial_ids >= 0) & (trial_ids < size), trial_ids, size)
+        cfg = cfg_of[idx]
+        bad = (cfg < 0) | (epochs < 1) | (epochs > paid_of[idx])
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
             raise LookAheadError(f"Trial {int(trial_ids[i])}: read of epoch {int(epochs[i])} beyond what was paid.")
-        return self.task.served_objective()[cfg[pos], self.replica, epochs - 1]
+        served = self.task.served_objective()
+        n_seed, n_epoch = served.shape[1], served.shape[2]
+        flat = (cfg * n_seed + self.replica) * n_epoch + (epochs - 1)
+        return np.take(served.reshape(-1), flat)
 
 
 def problem_for(task: Task, n_workers: int = 1, min_epoch: int = 1) -> Problem:
@@ -224,21 +228,18 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
             raise InvalidParameterError(f"{method} returned a job with neither config_id nor config: {job}.")
         return problem.nearest_candidate(job.config, exclude=used_cfgs)
 
-    def record(r: _Running, upto: int, tell_s: float) -> None:
-        """Store the rows of epochs ``r.done+1..upto`` (already paid)."""
+    def record(r: _Running, upto: int, tell_s: float, got: dict | None = None) -> None:
+        """Store the rows of epochs ``r.done+1..upto`` (already paid); ``got``: that range's values if read."""
         if upto <= r.done:
             return
-        got = ledger.reveal(r.job.trial_id, r.done + 1, upto)
+        if got is None:
+            got = ledger.reveal(r.job.trial_id, r.done + 1, upto)
         k = upto - r.done
         raw = got["metrics"][:, task.objective_index]
         div = ledger.diverged.get(r.job.trial_id, False) | np.logical_or.accumulate(~np.isfinite(raw))
         ledger.diverged[r.job.trial_id] = bool(div[-1])
-        ovh = np.zeros(k)
-        ovh[0] = r.ask_s + tell_s
-        chunks.append((np.full(k, r.job.trial_id, np.int64), np.full(k, r.cid, np.int64),
-                       np.arange(r.done + 1, upto + 1, dtype=np.int64), np.asarray(got["objective"], float), div,
-                       np.asarray(got["metrics"], float), r.ends[:k], r.cost[:k], np.full(k, r.worker, np.int64),
-                       ovh))
+        chunks.append((r.job.trial_id, r.cid, r.done + 1, k, np.asarray(got["objective"], float), div,
+                       np.asarray(got["metrics"], float), r.ends[:k], r.cost[:k], r.worker, r.ask_s + tell_s))
 
     while True:
         # ---- fill free workers
@@ -308,7 +309,7 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
         running_trials.discard(r.job.trial_id)
         ledger.paid[r.job.trial_id] = max(r.done, r.target)
         free.append(r.worker)
-        tell_s = 0.0
+        tell_s, got = 0.0, None
         if r.target < r.job.epoch:
             # a job cut by the epoch budget is recorded but not told: the run ends with it
             optimizer.running.discard(r.job.trial_id)
@@ -325,7 +326,9 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
             overhead_total += tell_s
             if charge_overhead:
                 now += tell_s
-        record(r, r.target, tell_s)
+            if first != r.done + 1:
+                got = None
+        record(r, r.target, tell_s, got)
 
     table = _table(task, chunks, method, optimizer, seed, replica, incumbent)
     return ReplayResult(table, task, method, seed, budget, overhead_s=overhead_total, n_asks=n_asks,
@@ -338,11 +341,22 @@ _ROW_COLS = ["trial_id", "config_id", "epoch", "objective", "diverged", "_metric
 
 def _table(task: Task, chunks, method, optimizer, seed, replica, incumbent_rule) -> pd.DataFrame:
     n_met = len(task.metrics)
-    if chunks:
-        cols = [np.concatenate([c[i] for c in chunks]) for i in range(len(_ROW_COLS))]
-    else:
-        cols = [np.zeros(0, np.int64)] * 3 + [np.zeros(0), np.zeros(0, bool), np.zeros((0, n_met))] + \
-               [np.zeros(0)] * 2 + [np.zeros(0, np.int64), np.zeros(0)]
+    ks = np.array([c[3] for c in chunks], dtype=np.int64)
+    n = int(ks.sum())
+    starts = np.cumsum(ks) - ks
+    firsts = np.array([c[2] for c in chunks], dtype=np.int64)
+    overhead = np.zeros(n)
+    if n:
+        overhead[starts] = [c[10] for c in chunks]
+
+    def cat(i, empty):
+        return np.concatenate([c[i] for c in chunks]) if chunks else empty
+
+    cols = [np.repeat(np.array([c[0] for c in chunks], dtype=np.int64), ks),
+            np.repeat(np.array([c[1] for c in chunks], dtype=np.int64), ks),
+            np.arange(n, dtype=np.int64) + np.repeat(firsts - starts, ks),
+            cat(4, np.zeros(0)), cat(5, np.zeros(0, bool)), cat(6, np.zeros((0, n_met))), cat(7, np.zeros(0)),
+            cat(8, np.zeros(0)), np.repeat(np.array([c[9] for c in chunks], dtype=np.int64), ks), overhead]
     # simulated-time order; ties keep the order in which jobs completed (stable sort)
     order = np.argsort(cols[6], kind="stable")
     cols = [c[order] for c in cols]
