@@ -360,22 +360,33 @@ def _table(task: Task, chunks, method, optimizer, seed, replica, incumbent_rule)
     # simulated-time order; ties keep the order in which jobs completed (stable sort)
     order = np.argsort(cols[6], kind="stable")
     cols = [c[order] for c in cols]
-    data = {name: col for name, col in zip(_ROW_COLS, cols) if name != "_metrics"}
-    df = pd.DataFrame(data)
-    df["diverged"] = df["diverged"].astype(bool)
+    n = len(cols[0])
+    data = {"benchmark": np.full(n, task.benchmark, dtype=object), "task": np.full(n, task.name, dtype=object),
+            "version": np.full(n, task.version, dtype=object), "method": np.full(n, method, dtype=object),
+            "method_params": np.full(n, json.dumps(optimizer.params(), sort_keys=True, default=str), dtype=object),
+            "seed": np.full(n, int(seed), dtype=np.int64), "replica": np.full(n, int(replica), dtype=np.int64)}
+    data.update({name: col for name, col in zip(_ROW_COLS, cols) if name != "_metrics"})
+    data["diverged"] = data["diverged"].astype(bool)
     for j, name in enumerate(task.metrics):
-        df[f"m_{name}"] = cols[5][:, j]
-    df.insert(0, "benchmark", task.benchmark)
-    df.insert(1, "task", task.name)
-    df.insert(2, "version", task.version)
-    df.insert(3, "method", method)
-    df.insert(4, "method_params", json.dumps(optimizer.params(), sort_keys=True, default=str))
-    df.insert(5, "seed", int(seed))
-    df.insert(6, "replica", int(replica))
-    df["budget_used"] = np.arange(1, len(df) + 1, dtype=float)  # epochs paid by the time of each row
-    df["cost_used"] = np.cumsum(df["cost"].to_numpy(dtype=float))
-    add_incumbents(df, task, incumbent_rule)
-    return df
+        data[f"m_{name}"] = cols[5][:, j]
+    data["budget_used"] = np.arange(1, n + 1, dtype=float)  # epochs paid by the time of each row
+    data["cost_used"] = np.cumsum(data["cost"].astype(float))
+    data.update(_incumbents(data["objective"], data["epoch"], task, incumbent_rule))
+    return pd.DataFrame(data)
+
+
+def _incumbents(objective: np.ndarray, epoch: np.ndarray, task: Task, rule: str) -> dict:
+    sign = 1.0 if task.minimize else -1.0
+    obj = np.asarray(objective, dtype=float) * sign
+    inc_any = np.minimum.accumulate(obj) * sign if len(obj) else obj
+    at_max = np.where(np.asarray(epoch) == task.n_epochs, obj, np.inf)
+    inc_max = np.minimum.accumulate(at_max) * sign if len(obj) else at_max
+    inc_max = np.where(np.isfinite(inc_max), inc_max, np.nan)
+    oracle = task.oracle
+    inc = inc_any if rule == "any_epoch" else np.where(np.isnan(inc_max), oracle.worst, inc_max)
+    return {"incumbent_any": inc_any, "incumbent_max": inc_max,
+            "incumbent_rule": np.full(len(obj), rule, dtype=object), "regret": oracle.regret(inc),
+            "normalized_regret": oracle.normalized_regret(inc)}
 
 
 def add_incumbents(df: pd.DataFrame, task: Task, rule: str = "any_epoch") -> pd.DataFrame:
@@ -385,17 +396,6 @@ def add_incumbents(df: pd.DataFrame, task: Task, rule: str = "any_epoch") -> pd.
     the task's maximum epoch so far (NaN until one exists). ``regret``/``normalized_regret`` use ``rule``; with
     ``max_budget`` and no full evaluation yet, the regret is that of the task's worst final value (normalized 1).
     """
-    sign = 1.0 if task.minimize else -1.0
-    obj = df["objective"].to_numpy(dtype=float) * sign
-    inc_any = np.minimum.accumulate(obj) * sign if len(obj) else obj
-    at_max = np.where(df["epoch"].to_numpy() == task.n_epochs, obj, np.inf)
-    inc_max = np.minimum.accumulate(at_max) * sign if len(obj) else at_max
-    inc_max = np.where(np.isfinite(inc_max), inc_max, np.nan)
-    df["incumbent_any"] = inc_any
-    df["incumbent_max"] = inc_max
-    df["incumbent_rule"] = rule
-    oracle = task.oracle
-    inc = inc_any if rule == "any_epoch" else np.where(np.isnan(inc_max), oracle.worst, inc_max)
-    df["regret"] = oracle.regret(inc)
-    df["normalized_regret"] = oracle.normalized_regret(inc)
+    for k, v in _incumbents(df["objective"].to_numpy(dtype=float), df["epoch"].to_numpy(), task, rule).items():
+        df[k] = v
     return df
