@@ -15,6 +15,7 @@ added to the simulated clock only when ``charge_overhead=True`` (DPL Fig. 5), ne
 from __future__ import annotations
 
 import heapq
+import math
 import json
 import time
 from dataclasses import dataclass
@@ -198,6 +199,7 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
     epoch_cost = task.epoch_cost
     by_epochs = budget.unit == "epochs"
     limit = float(budget.amount)
+    obj_index = task.objective_index
 
     chunks: list[tuple] = []     # per finished (or stopped) job: arrays of its newly paid epochs
     heap: list[tuple] = []
@@ -235,7 +237,7 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
         if got is None:
             got = ledger.reveal(r.job.trial_id, r.done + 1, upto)
         k = upto - r.done
-        raw = got["metrics"][:, task.objective_index]
+        raw = got["metrics"][:, obj_index]
         div = ledger.diverged.get(r.job.trial_id, False) | np.logical_or.accumulate(~np.isfinite(raw))
         ledger.diverged[r.job.trial_id] = bool(div[-1])
         chunks.append((r.job.trial_id, r.cid, r.done + 1, k, np.asarray(got["objective"], float), div,
@@ -267,7 +269,7 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
             target = int(job.epoch)
             if target > done:
                 if by_epochs:
-                    room = int(np.floor(limit - used + 1e-9))
+                    room = math.floor(limit - used + 1e-9)
                     if room <= 0:
                         exhausted = True
                         optimizer.running.discard(job.trial_id)
@@ -281,7 +283,8 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
                     optimizer.running.discard(job.trial_id)
                     break
                 cost = epoch_cost[cid, replica, done:target]
-                ends = now + np.cumsum(cost)
+                ends = np.cumsum(cost)
+                ends += now
             else:
                 cost = ends = np.zeros(0)
             ledger.config_of[job.trial_id] = cid
@@ -318,7 +321,7 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
             got = ledger.reveal(r.job.trial_id, first, r.job.epoch)
             obs = Observation(trial_id=r.job.trial_id, config_id=r.cid, epochs=np.arange(first, r.job.epoch + 1),
                               values=np.asarray(got["objective"], dtype=float), diverged=got["diverged"],
-                              cost=float(np.sum(r.cost)), metrics=got["metrics"])
+                              cost=float(r.cost.sum()) if len(r.cost) else 0.0, metrics=got["metrics"])
             t0 = time.perf_counter()
             optimizer.tell(r.job, obs)
             tell_s = time.perf_counter() - t0
