@@ -1,4 +1,4 @@
-"""Replay speed of lcsim's ASHA against syne-tune's simulator backend running syne-tune's ASHA.
+"""Replay speed of lcsim against syne-tune's simulator backend: ASHA vs ASHA, random search vs random search.
 
 Same task (synthetic LCBench-shaped: N configurations x 52 epochs, seconds per epoch), same budget (in epochs,
 i.e. reported results), same number of simulated workers. syne-tune is not a dependency of lcsim: run this script with
@@ -43,16 +43,19 @@ def synetune_blackbox(task):
                            objectives_names=["valid_loss", "elapsed_time"])
 
 
-def run_synetune(task, n_epochs_budget, seed=0):
+def run_synetune(task, n_epochs_budget, seed=0, method="asha"):
     from syne_tune import StoppingCriterion, Tuner
     from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
     from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
-    from syne_tune.optimizer.baselines import ASHA
+    from syne_tune.optimizer.baselines import ASHA, RandomSearch
 
     bb = synetune_blackbox(task)
     backend = UserBlackboxBackend(blackbox=bb, elapsed_time_attr="elapsed_time", seed=seed)
-    sched = ASHA(bb.configuration_space, metric="valid_loss", time_attr="epoch", max_t=task.n_epochs,
-                 grace_period=1, reduction_factor=3, do_minimize=True, random_seed=seed)
+    if method == "asha":
+        sched = ASHA(bb.configuration_space, metric="valid_loss", time_attr="epoch", max_t=task.n_epochs,
+                     grace_period=1, reduction_factor=3, do_minimize=True, random_seed=seed)
+    else:
+        sched = RandomSearch(bb.configuration_space, metrics=["valid_loss"], do_minimize=True, random_seed=seed)
     with tempfile.TemporaryDirectory() as d:
         import os
 
@@ -73,22 +76,23 @@ def main():
     logging.disable(logging.WARNING)
     task = synthetic_task(n_configs=N_CFG, n_epochs=N_EPOCH, seed=0)
     task.served_objective()
-    for full in FULL:
-        budget = full * N_EPOCH
-        lc = []
-        for _ in range(3):  # best of 3 (the first call also warms imports and caches)
-            t0 = time.perf_counter()
-            res = run(task, make_optimizer("asha", problem_for(task, WORKERS), 0), Budget(budget),
-                      n_workers=WORKERS)
-            lc.append(time.perf_counter() - t0)
-        lc_wall = min(lc)
-        print(f"[budget {full} full curves] lcsim ASHA: {len(res.table)} epochs, {res.n_tells} jobs, "
-              f"workers={WORKERS}: {lc_wall:.3f} s ({len(res.table) / lc_wall:.3e} epochs/s)")
-        st_wall, _, st_trials = run_synetune(task, budget)
-        print(f"[budget {full} full curves] syne-tune ASHA: {budget} results, {st_trials} trials, "
-              f"workers={WORKERS}: {st_wall:.3f} s ({budget / st_wall:.3e} epochs/s)")
-        print(f"[budget {full} full curves] ratio syne-tune / lcsim wall time: {st_wall / lc_wall:.1f}x")
-
+    for method, lc_name in (("asha", "asha"), ("random_search", "random_search")):
+        for full in FULL:
+            budget = full * N_EPOCH
+            lc = []
+            for _ in range(3):  # best of 3 (the first call also warms imports and caches)
+                t0 = time.perf_counter()
+                res = run(task, make_optimizer(lc_name, problem_for(task, WORKERS), 0), Budget(budget),
+                          n_workers=WORKERS)
+                lc.append(time.perf_counter() - t0)
+            lc_wall = min(lc)
+            tag = f"[{method}, budget {full} full curves, workers={WORKERS}]"
+            print(f"{tag} lcsim: {len(res.table)} epochs, {res.n_tells} jobs: {lc_wall:.3f} s "
+                  f"({len(res.table) / lc_wall:.3e} epochs/s)")
+            st_wall, _, st_trials = run_synetune(task, budget, method=method)
+            print(f"{tag} syne-tune: {budget} results, {st_trials} trials: {st_wall:.3f} s "
+                  f"({budget / st_wall:.3e} epochs/s)")
+            print(f"{tag} ratio syne-tune / lcsim wall time: {st_wall / lc_wall:.1f}x")
 
 if __name__ == "__main__":
     main()
