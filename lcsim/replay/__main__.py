@@ -1,4 +1,4 @@
-"""``python -m lcsim.replay``: compare HPO methods by replaying recorded learning curves.
+"""python -m lcsim.replay: compare HPO methods by replaying recorded learning curves.
 
 With no arguments: every task of the ``embedded`` benchmark, every registered method not marked slow, 3 seeds, a
 budget of 20 full-curve equivalents per task; prints the mean normalized regret per method at 25/50/100 % of the
@@ -23,6 +23,9 @@ method parameters:
   --params JSON               a JSON object {"method": {"name": value}}, e.g. '{"asha": {"eta": 2}}'
   A method may be listed under a label of your choice with LABEL=METHOD, e.g. --methods asha,asha2=asha
   --param asha2.eta=2: results and the summary name methods by their label, as written on the command line.
+
+default methods: every name in lcsim.optimizers.METHODS whose class does not set `slow = True`
+(slow methods run when named in --methods).
 
 examples:
   python -m lcsim.replay                                   # default comparison on the embedded benchmark
