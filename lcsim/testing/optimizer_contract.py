@@ -135,21 +135,28 @@ def check_terminates(name: str, params: dict) -> None:
 
 
 def _perturb_unpaid(task: Task, table: pd.DataFrame, seed: int) -> Task:
-    """A copy of ``task`` whose objective values at every (config, replica, epoch) not in ``table`` are replaced."""
+    """A copy of ``task`` whose metric values at every (config, replica, epoch) not in ``table`` are replaced.
+
+    Every metric channel is redrawn uniformly within its finite range; NaN (diverged) entries stay NaN and the
+    objective's worst value is kept in place (diverged runs are served at it), so only unpaid information changes.
+    """
     rng = np.random.default_rng(seed)
     curves = task.curves.copy()
-    j = task.objective_index
-    obj = curves[..., j]
-    finite = np.isfinite(obj)
-    lo, hi = float(obj[finite].min()), float(obj[finite].max())
-    worst_pos = np.unravel_index(np.nanargmax(obj) if task.minimize else np.nanargmin(obj), obj.shape)
-    paid = np.zeros(obj.shape, dtype=bool)
+    paid = np.zeros(curves.shape[:3], dtype=bool)
     if len(table):
         paid[table["config_id"].to_numpy(), table["replica"].to_numpy(), table["epoch"].to_numpy() - 1] = True
-    change = ~paid & finite
-    change[worst_pos] = False  # keep the task's worst value (diverged runs are served at it)
-    obj[change] = rng.uniform(lo, hi, int(change.sum()))
-    curves[..., j] = obj
+    for j, metric in enumerate(task.metrics.values()):
+        vals = curves[..., j]
+        finite = np.isfinite(vals)
+        if not finite.any():
+            continue
+        lo, hi = float(vals[finite].min()), float(vals[finite].max())
+        change = ~paid & finite
+        if j == task.objective_index:
+            worst = np.nanargmax(vals) if task.minimize else np.nanargmin(vals)
+            change[np.unravel_index(worst, vals.shape)] = False
+        vals[change] = rng.uniform(lo, hi, int(change.sum()))
+        curves[..., j] = vals
     return Task(task.benchmark, task.name, task.configs, curves, task.metrics, task.objective, task.space,
                 task.epoch_cost, task.cost_unit, task.diverged, task.version, task.fidelities, dict(task.extra))
 
