@@ -126,9 +126,13 @@ def problem_for(task: Task, n_workers: int = 1, min_epoch: int = 1) -> Problem:
     Euclidean distance in the unit-hypercube encoding of :func:`~lcsim.optimizers.encode_configs`, log scales
     where the space declares them, ties to the lowest row, rows already used by other trials excluded while unused
     rows remain); the observation's ``config_id`` says which row was served.
+
+    On a surrogate task (:class:`~lcsim.benchmarks.surrogate.SurrogateTask`) ``candidates`` is ``None``: methods
+    propose configurations and the surrogate evaluates each one directly.
     """
+    surrogate = bool(getattr(task, "accepts_configs", False))
     return Problem(space=task.space, min_epoch=min_epoch, max_epoch=task.n_epochs, minimize=task.minimize,
-                   candidates=task.configs, n_workers=n_workers, objective=task.objective)
+                   candidates=None if surrogate else task.configs, n_workers=n_workers, objective=task.objective)
 
 
 @dataclass
@@ -190,6 +194,9 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
     if budget.unit == "seconds" and task.cost_unit != "seconds":
         raise BudgetError(f"Task {task.key} records no seconds per epoch (cost unit {task.cost_unit!r}); "
                           "give the budget in epochs.")
+    surrogate = bool(getattr(task, "accepts_configs", False))
+    if surrogate:
+        task = task.fresh()  # every run grows its own copy of the pool: runs stay independent and deterministic
     replica = int(make_rng(derive(seed, "replica", task.key)).integers(task.n_seeds))
     ledger = _PaidLedger(task, replica)
     method = method or optimizer.name
@@ -228,6 +235,8 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
             return cid
         if job.config is None:
             raise InvalidParameterError(f"{method} returned a job with neither config_id nor config: {job}.")
+        if surrogate:
+            return task.add_config(job.config)  # evaluated directly by the surrogate: a new pool row
         return problem.nearest_candidate(job.config, exclude=used_cfgs)
 
     def record(r: _Running, upto: int, tell_s: float, got: dict | None = None) -> None:
@@ -265,6 +274,8 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
             if job.trial_id in running_trials:
                 raise RuntimeError(f"{method} asked trial {job.trial_id} while a job of it is still running.")
             cid = resolve(job)
+            if surrogate:
+                epoch_cost, n_cfg = task.epoch_cost, task.n_configs
             done = ledger.paid.get(job.trial_id, 0)
             target = int(job.epoch)
             if target > done:
