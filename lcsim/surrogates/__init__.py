@@ -1,0 +1,11 @@
+"""Learning-curve surrogates: the DPL ensemble (DPL eq. 3-6) and the per-curve / conditioned models of DPL Hypothesis 1.
+
+Every Hypothesis-1 model shares :class:`~lcsim.surrogates._base.LCModel`'s small interface
+(``fit(configs_encoded, curves, budgets)`` / ``predict(which, budget) -> (mean, std)``);
+:func:`~lcsim.surrogates.lc_study.lc_prediction_study` computes DPL Fig. 2's correlations from it.
+"""
+from __future__ import annotations
+
+from .dpl_ensemble import DPLEnsemble, power_law
+
+__all__ = ["DPLEnsemble", "power_law"]
