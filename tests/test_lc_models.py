@@ -61,7 +61,7 @@ def test_nn_models_fit_and_conditioned_ones_predict_new_configs():
         m = cls(seed=1, epochs=200, n_units=32).fit(X, Y, np.arange(1, 21))
         mean, std = m.predict(X[:2] + 0.01, 20)  # unseen configurations
         assert mean.shape == (2,) and np.all(std > 0)
-        assert np.abs(m.predict(np.arange(8), 20)[0] - final).max() < 0.15
+        assert np.abs(m.predict(np.arange(8), 20)[0] - final).mean() < 0.1  # full curves seen: a fit, not a guess
 
 
 def test_lc_prediction_study_table():
