@@ -157,3 +157,22 @@ def test_invalid_parameters_raise(task):
         make_optimizer("dpl", p, 0, {"loss": "huber"})
     with pytest.raises(InvalidParameterError, match="Valid parameters"):
         make_optimizer("dpl", p, 0, {"n_ensemble": 3})
+
+
+def test_schedule_full_fits_and_restart(task):
+    """``full_fits`` fits from scratch before refinements; ``restart_patience`` refits after stagnation."""
+    opt, _ = _run(task, amount=12, full_fits=3)
+    assert opt._n_full == 3 and opt._model.n_fits > 3
+    opt2, _ = _run(task, amount=30, restart_patience=2)
+    assert opt2._n_full > 1  # at least one restart from scratch after two observations without improvement
+
+
+def test_maximized_bounded_objective_end_to_end():
+    """valid_acc (maximized, bounds (0, 1)) is fitted as the error 1 - acc; the run works and beats the worst."""
+    t = synthetic_task(n_configs=24, n_epochs=6, seed=4)
+    t.objective = "valid_acc"
+    t._served = None
+    opt, res = _run(t, amount=36)
+    assert opt._rows_v and max(opt._rows_v) <= 1.0 and min(opt._rows_v) >= 0.0
+    np.testing.assert_allclose(opt._best, 1.0 - res.table["objective"].max())
+    assert res.table["normalized_regret"].iloc[-1] < 1.0
