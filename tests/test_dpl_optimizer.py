@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lcsim.errors import InvalidParameterError
-from lcsim.optimizers import Job, Observation, make_optimizer
+from lcsim.optimizers import Observation, make_optimizer
 from lcsim.optimizers.acquisition import expected_improvement
 from lcsim.replay import Budget, problem_for, run
 from lcsim.testing.synthetic import synthetic_task
