@@ -19,6 +19,7 @@ METHODS: dict[str, str] = {
     "successive_halving": "lcsim.optimizers.hyperband:SuccessiveHalving",
     "hyperband": "lcsim.optimizers.hyperband:Hyperband",
     "asha": "lcsim.optimizers.asha:ASHA",
+    "dpl": "lcsim.optimizers.dpl:DPL",
 }
 
 

@@ -79,6 +79,8 @@ class Problem:
             where any configuration of the space can be evaluated (surrogate or live tasks).
         n_workers: number of simulated workers the engine will run.
         objective: name of the objective metric (informative).
+        objective_bounds: ``(low, high)`` values the objective can take (``Metric.bounds``; ``-inf``/``inf`` when
+            unbounded). Model-based methods use them to normalize targets (DPL: accuracy -> error in [0, 1]).
     """
 
     space: ConfigurationSpace
@@ -88,6 +90,7 @@ class Problem:
     candidates: pd.DataFrame | None = None
     n_workers: int = 1
     objective: str = "objective"
+    objective_bounds: tuple = (-float("inf"), float("inf"))
     _encoded: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
