@@ -45,8 +45,14 @@ def roc_auc_ovr(y: np.ndarray, prob: np.ndarray) -> float:
     k = prob.shape[1]
     if k == 2:
         return _binary_auc(prob[:, 1], y == 1)
-    vals = [_binary_auc(prob[:, c], y == c) for c in np.unique(y)]
-    vals = [v for v in vals if np.isfinite(v)]
+    ranks = rankdata(prob, axis=0)  # average ranks of ties, one call for all classes
+    vals = []
+    for c in np.unique(y):
+        pos = y == c
+        n_pos = int(pos.sum())
+        n_neg = len(y) - n_pos
+        if n_pos and n_neg:
+            vals.append((ranks[pos, c].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
     return float(np.mean(vals)) if vals else float("nan")
 
 

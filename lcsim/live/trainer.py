@@ -14,7 +14,8 @@ Each epoch:
    sum over epochs ``agn_sum`` is the paper's AGN(theta_T).
 2. *evaluation pass* (``model.eval()``, no gradients, chunks of ``eval_batch_size``): loss, accuracy, balanced
    accuracy and ROC AUC on train/valid/test at the end-of-epoch weights; FGHPO sharpness (Theorem 1 per mini-batch,
-   max over the mini-batches of the epoch just trained, Algorithm 1 lines 7-10); ``agn_end``, eq. 5 evaluated exactly
+   max over the mini-batches of the epoch just trained, Algorithm 1 lines 7-10; ``sharpness`` with the activation
+   chosen by ``sharpness_activation``, ``sharpness_output`` always with the softmax output); ``agn_end``, eq. 5 evaluated exactly
    at the end-of-epoch model theta_{tau N/B} (and its running sum); optionally ``gn`` (eq. 4 inner term, full
    per-sample gradients, vmap) and its running sum.
 
@@ -51,7 +52,7 @@ OPTIMIZER_KEYS = {"optimizer": "sgd", "batch_size": 32, "learning_rate": 0.01, "
 #: metric -> minimize?
 METRIC_DIRECTIONS = {
     **{f"{s}_{m}": m == "loss" for s in ("train", "valid", "test") for m in ("loss", "acc", "bacc", "auc")},
-    "sharpness": True, "agn": True, "agn_sum": True, "agn_end": True, "agn_end_sum": True, "gn": True,
+    "sharpness": True, "sharpness_output": True, "agn": True, "agn_sum": True, "agn_end": True, "agn_end_sum": True, "gn": True,
     "gn_sum": True, "train_seconds": True, "eval_seconds": True, "epoch_seconds": True,
 }
 
@@ -59,7 +60,7 @@ METRIC_DIRECTIONS = {
 def metric_names(gn: bool = False) -> list[str]:
     """The per-epoch record columns, in order (``gn``, ``gn_sum`` only when GN is computed)."""
     names = [f"{s}_{m}" for s in ("train", "valid", "test") for m in ("loss", "acc", "bacc", "auc")]
-    names += ["sharpness", "agn", "agn_sum", "agn_end", "agn_end_sum"]
+    names += ["sharpness", "sharpness_output", "agn", "agn_sum", "agn_end", "agn_end_sum"]
     if gn:
         names += ["gn", "gn_sum"]
     return names + ["train_seconds", "eval_seconds", "epoch_seconds"]
@@ -234,9 +235,10 @@ class Trainer:
             m = classification_metrics(zz.double().cpu().numpy(), self._y[split].cpu().numpy())
             out.update({f"{split}_{k}": v for k, v in m.items()})
         head = self.model.head
-        act = a if self.sharpness_activation == "input" else torch.softmax(z, dim=1)
-        out["sharpness"] = sharpness_max(act[perm], head.weight, self.opt_cfg["batch_size"],
-                                         self.sharpness_weight_norm)
+        bs, wn = self.opt_cfg["batch_size"], self.sharpness_weight_norm
+        out["sharpness_output"] = sharpness_max(torch.softmax(z, dim=1)[perm], head.weight, bs, wn)
+        out["sharpness"] = (sharpness_max(a[perm], head.weight, bs, wn) if self.sharpness_activation == "input"
+                            else out["sharpness_output"])
         y = self._y["train"]
         out["agn_end"] = float(agn_terms(a, ce_delta(z, y), head.bias is not None).double().mean())
         if self.gn:
