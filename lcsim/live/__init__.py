@@ -11,7 +11,8 @@ Example::
 """
 from .datasets import Dataset, from_arrays, load_dataset
 from .models import MODEL_FAMILIES, build_model
+from .task import LiveTask
 from .trainer import METRIC_DIRECTIONS, OPTIMIZER_KEYS, Trainer, metric_names, train
 
-__all__ = ["Dataset", "from_arrays", "load_dataset", "MODEL_FAMILIES", "build_model", "Trainer", "train",
+__all__ = ["Dataset", "from_arrays", "load_dataset", "MODEL_FAMILIES", "build_model", "Trainer", "train", "LiveTask",
            "metric_names", "METRIC_DIRECTIONS", "OPTIMIZER_KEYS"]

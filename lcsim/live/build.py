@@ -90,18 +90,20 @@ SPACES = {"lcbench_mlp": (lcbench_mlp_space, "mlp"), "fghpo_openml": (fghpo_open
 
 
 def sample_configs(space: ConfigurationSpace, n: int, seed) -> pd.DataFrame:
-    """``n`` configurations sampled from ``space`` with a seed derived from ``seed``, as a typed DataFrame whose
-    columns follow the space's order (ints as int64, floats as float64, categoricals as str)."""
+    """``n`` configurations sampled from ``space``, configuration ``i`` from a seed derived from ``(seed, i)``.
+
+    Prefix-stable: the first ``k`` rows of ``sample_configs(space, n, seed)`` are ``sample_configs(space, k, seed)``,
+    so a smaller build is a subset of a larger one. Returns a typed DataFrame whose columns follow the space's order
+    (ints as int64, floats as float64, categoricals as str).
+    """
     n = check_int("sample_configs", "n", n, 1)
     space = ConfigurationSpace.from_serialized_dict(space.to_serialized_dict())  # private copy to seed
-    space.seed(int_seed(seed))
-    cfgs = space.sample_configuration(n)
-    cfgs = [cfgs] if n == 1 else cfgs
-    rows = [dict(c) for c in cfgs]
+    rows = []
+    for i in range(n):
+        space.seed(int_seed(derive(seed, "config", i)))
+        rows.append(dict(space.sample_configuration()))
     df = pd.DataFrame(rows, columns=list(space.keys()))
     for hp in space.values():
-        if hp.name not in df:
-            continue
         kind = type(hp).__name__
         if "Integer" in kind:
             df[hp.name] = df[hp.name].astype(np.int64)
@@ -201,8 +203,9 @@ def build_tasks(datasets: list[str], *, space_name: str = "lcbench_mlp", n_confi
                 results[d][i] = done
             else:
                 jobs.append((d, int(i), family, cfg, epochs, seed, split_seed, str(work)))
-    # big datasets first so the pool ends evenly; the order does not change any value
-    jobs.sort(key=lambda j: (-_size_hint(j[0]), j[1]))
+    # configuration-major (every dataset's config 0, then config 1, ...), so an interrupted build holds a usable
+    # prefix of every task; the order does not change any value
+    jobs.sort(key=lambda j: (j[1], -_size_hint(j[0])))
     t0 = time.perf_counter()
     if jobs:
         from tqdm.auto import tqdm

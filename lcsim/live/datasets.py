@@ -19,6 +19,7 @@ import gzip
 import os
 import pickle
 import struct
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,20 +78,22 @@ class Dataset:
 def split_indices(y: np.ndarray, fractions: tuple[float, ...], seed) -> list[np.ndarray]:
     """Seeded, stratified split of ``range(len(y))`` into parts of the given fractions (the last takes the rest).
 
-    Each class is shuffled with the seed's generator and cut in proportion, so every part keeps the class balance
-    (classes with too few members go wherever the rounding puts them). Returns sorted index arrays.
+    Each class is shuffled and its members are spread evenly over [0, 1) (key ``(rank + u_c) / n_c`` with a random
+    offset ``u_c`` per class); all samples are ordered by key and the order is cut at ``round(cumsum(fractions) *
+    n)``. Every part thus gets its exact overall size and (up to one sample per class) the class proportions, even
+    when a class has fewer members than there are parts. Returns sorted index arrays.
     """
     rng = make_rng(seed)
     y = np.asarray(y)
-    parts: list[list[np.ndarray]] = [[] for _ in range(len(fractions) + 1)]
-    cum = np.cumsum(fractions)
+    n = len(y)
+    keys = np.empty(n)
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
         idx = idx[rng.permutation(len(idx))]
-        cuts = np.round(cum * len(idx)).astype(int)
-        for k, chunk in enumerate(np.split(idx, cuts)):
-            parts[k].append(chunk)
-    return [np.sort(np.concatenate(p)) for p in parts]
+        keys[idx] = (np.arange(len(idx)) + rng.random()) / len(idx)
+    order = np.lexsort((rng.permutation(n), keys))
+    cuts = np.round(np.cumsum(fractions) * n).astype(int)
+    return [np.sort(p) for p in np.split(order, cuts)]
 
 
 def _encode_labels(y) -> tuple[np.ndarray, int, list]:
@@ -238,7 +241,9 @@ def load_openml(name_or_id, data_home: str | os.PathLike, seed=0, valid_fraction
 
     socket.socket = _no_network
     try:
-        bunch = fetch_openml(data_home=str(home), as_frame=True, parser="pandas", **kw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bunch = fetch_openml(data_home=str(home), as_frame=True, parser="pandas", n_retries=1, delay=0.0, **kw)
     except Exception as exc:
         raise DataNotFoundError(
             f"OpenML dataset {name_or_id!r} is not in the local cache {home} ({type(exc).__name__}). Cache it once "
