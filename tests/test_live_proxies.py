@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from lcsim.live import Trainer, from_arrays
 from lcsim.live.models import build_model
-from lcsim.live.proxies import (agn_terms, ce_delta, per_sample_grad_sq_norms, per_sample_grad_sq_norms_loop,
+from lcsim.live.proxies import (agn_batch_sum, agn_terms, ce_delta, per_sample_grad_sq_norms, per_sample_grad_sq_norms_loop,
                                 sharpness_batch, sharpness_max)
 from lcsim.seeding import derive, torch_generator
 
@@ -45,6 +45,9 @@ def test_agn_goodfellow_matches_per_sample_autograd():
     z = model.head(a)
     fast = agn_terms(a, ce_delta(z, y), bias=True).numpy()
     np.testing.assert_allclose(fast, _fc_grad_sq_loop(model, x, y), rtol=1e-12, atol=1e-14)
+    assert float(agn_batch_sum(a, z, y, True)) == pytest.approx(fast.sum(), rel=1e-12)
+    assert float(agn_batch_sum(a, z, y, False)) == pytest.approx(
+        agn_terms(a, ce_delta(z, y), bias=False).sum().item(), rel=1e-12)
     # without the bias term: only the weight part
     nobias = agn_terms(a, ce_delta(z, y), bias=False).numpy()
     ref_w = []

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from ..errors import check_choice, check_int
 
-__all__ = ["ce_delta", "agn_terms", "sharpness_batch", "sharpness_max", "batch_norms_sq",
+__all__ = ["ce_delta", "agn_terms", "agn_batch_sum", "sharpness_batch", "sharpness_max", "batch_norms_sq",
            "per_sample_grad_sq_norms", "per_sample_grad_sq_norms_loop"]
 
 
@@ -59,6 +59,16 @@ def agn_terms(a: torch.Tensor, delta: torch.Tensor, bias: bool = True) -> torch.
     a_sq = (a.detach() ** 2).sum(dim=1)
     d_sq = (delta.detach() ** 2).sum(dim=1)
     return d_sq * (a_sq + 1.0) if bias else d_sq * a_sq
+
+
+def agn_batch_sum(a: torch.Tensor, logits: torch.Tensor, y: torch.Tensor, bias: bool = True) -> torch.Tensor:
+    """``sum_i ||grad_FC L_i||^2`` over a mini-batch (0-d tensor): :func:`agn_terms` of :func:`ce_delta` fused into
+    five small kernels (softmax, one-hot subtraction, two row sums, one dot product) for the training loop."""
+    with torch.no_grad():
+        d = torch.softmax(logits.detach(), dim=1) - F.one_hot(y, logits.shape[1])
+        a = a.detach()
+        a_sq = (a * a).sum(dim=1)
+        return torch.dot((d * d).sum(dim=1), a_sq + 1.0 if bias else a_sq)
 
 
 def _weight_norm(weight: torch.Tensor, weight_norm: str) -> torch.Tensor:

@@ -42,7 +42,7 @@ from ..seeding import derive, torch_generator
 from .datasets import Dataset
 from .metrics import classification_metrics
 from .models import MODEL_FAMILIES, build_model, set_generator
-from .proxies import agn_terms, ce_delta, per_sample_grad_sq_norms, sharpness_max
+from .proxies import agn_batch_sum, agn_terms, ce_delta, per_sample_grad_sq_norms, sharpness_max
 
 __all__ = ["Trainer", "OPTIMIZER_KEYS", "metric_names", "METRIC_DIRECTIONS", "train"]
 
@@ -98,6 +98,8 @@ class Trainer:
             :mod:`lcsim.live.proxies`.
         sharpness_weight_norm: ``"fro"`` (default) or ``"spectral"``.
         eval_batch_size: chunk size of the evaluation pass.
+        agn: accumulate AGN during the training pass (default); ``False`` records NaN for ``agn``/``agn_sum``
+            (used to time a plain training epoch).
 
     Raises:
         InvalidParameterError: an architecture or optimizer value outside its valid range (the message states it).
@@ -106,13 +108,14 @@ class Trainer:
     def __init__(self, dataset: Dataset, family: str = "mlp", config: dict | None = None, seed=0, *,
                  device: str = "cpu", gn: bool = False, gn_max_samples: int | None = None,
                  sharpness_activation: str = "input", sharpness_weight_norm: str = "fro",
-                 eval_batch_size: int = 4096):
+                 eval_batch_size: int = 4096, agn: bool = True):
         config = dict(config or {})
         self.dataset = dataset
         self.family = family
         self.config = config
         self.device = torch.device(device)
         self.gn = bool(gn)
+        self.agn = bool(agn)
         self.gn_max_samples = None if gn_max_samples is None else check_int("Trainer", "gn_max_samples",
                                                                               gn_max_samples, 1)
         self.sharpness_activation = check_choice("Trainer", "sharpness_activation", sharpness_activation,
@@ -165,7 +168,8 @@ class Trainer:
         model.train()
         t0 = time.perf_counter()
         perm = torch.randperm(n, generator=self.g_data).to(self.device)
-        agn_acc = torch.zeros((), dtype=torch.float64, device=self.device)
+        agn_parts: list[torch.Tensor] = []
+        has_bias = model.head.bias is not None
         used = 0
         diverged = False
         for start in range(0, n, bs):
@@ -182,8 +186,8 @@ class Trainer:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            with torch.no_grad():
-                agn_acc += agn_terms(a, ce_delta(z, yb), model.head.bias is not None).sum()
+            if self.agn:  # AGN eq. 5 from this forward pass (Goodfellow's trick), no extra backward
+                agn_parts.append(agn_batch_sum(a, z, yb, has_bias))
             used += len(idx)
         if self.device.type == "cuda":
             torch.cuda.synchronize()
@@ -192,8 +196,9 @@ class Trainer:
         rec: dict = {"epoch": self.epoch}
         t1 = time.perf_counter()
         if not diverged:
-            agn = float(agn_acc) / max(used, 1)
-            diverged = not math.isfinite(agn)
+            agn = (float(torch.stack(agn_parts).double().sum()) / max(used, 1) if self.agn and agn_parts
+                   else float("nan"))
+            diverged = self.agn and not math.isfinite(agn)
             if not diverged:
                 ev = self._evaluate(perm)
                 diverged = not all(math.isfinite(ev[f"{s}_loss"]) for s in ("train", "valid"))
