@@ -35,8 +35,10 @@ def test_task_layout_and_roundtrip(built, tmp_path):
     pd_cfg = sample_configs(lcbench_mlp_space(), 3, __import__("lcsim.seeding", fromlist=["derive"]).derive(
         7, "build", "iris", "space"))
     assert t.configs.equals(pd_cfg)
-    for c in t.configs.to_dict("records"):
-        assert t.space.check_configuration  # space holds every sampled configuration
+    from ConfigSpace import Configuration
+
+    for c in t.configs.to_dict("records"):  # every row is a valid configuration of the stored space
+        Configuration(t.space, values={k: (v.item() if hasattr(v, "item") else v) for k, v in c.items()})
     path = t.save(tmp_path / "iris.npz")
     back = Task.from_file(path)
     np.testing.assert_allclose(back.curves, t.curves.astype(np.float32), rtol=0, equal_nan=True)

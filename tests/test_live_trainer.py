@@ -110,6 +110,8 @@ def test_invalid_parameters_raise_with_range(iris, bad, match):
 def test_unknown_names(iris):
     with pytest.raises(UnknownNameError, match="Did you mean 'relu'"):
         Trainer(iris, "mlp", dict(CFG, activation="relux"), seed=0)
+    with pytest.raises(UnknownNameError, match="Did you mean 'learning_rate'"):
+        Trainer(iris, "mlp", dict(CFG, learnig_rate=0.1), seed=0)
     with pytest.raises(UnknownNameError, match="model family"):
         Trainer(iris, "mlpp", CFG, seed=0)
 

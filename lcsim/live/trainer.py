@@ -37,7 +37,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import InvalidParameterError, check_choice, check_float, check_int
+from ..errors import InvalidParameterError, check_choice, check_float, check_int, unknown_name
 from ..seeding import derive, torch_generator
 from .datasets import Dataset
 from .metrics import classification_metrics
@@ -89,7 +89,8 @@ class Trainer:
             ``resnet20``).
         config: hyperparameters: architecture keys of the family plus :data:`OPTIMIZER_KEYS` (``optimizer`` "sgd"
             with momentum / weight decay, or "adam" with weight decay and default betas; ``batch_size``,
-            ``learning_rate``, ``momentum``, ``weight_decay``). Missing keys take the defaults.
+            ``learning_rate``, ``momentum``, ``weight_decay``). Missing keys take the defaults; unknown keys raise
+            :class:`~lcsim.errors.UnknownNameError`.
         seed: the run's seed (int or SeedSequence).
         device: ``"cpu"`` or ``"cuda"``.
         gn: also compute GN (AGN eq. 4 inner term) at the end of every epoch (expensive).
@@ -124,8 +125,10 @@ class Trainer:
                                                   ["fro", "spectral"])
         self.eval_batch_size = check_int("Trainer", "eval_batch_size", eval_batch_size, 1)
         self.opt_cfg = _validate_optimizer(config, len(dataset.y_train))
-        unknown = set(config) - set(OPTIMIZER_KEYS) - set(MODEL_FAMILIES.get(family, {}))
-        self.ignored_keys = sorted(unknown)
+        if family in MODEL_FAMILIES:
+            valid = set(OPTIMIZER_KEYS) | set(MODEL_FAMILIES[family])
+            for key in sorted(set(config) - valid):  # a typo must not silently fall back to a default
+                raise unknown_name(f"{family} hyperparameter", key, valid)
         self.seed = seed
         gdev = "cuda" if self.device.type == "cuda" else "cpu"
         g_init = torch_generator(derive(seed, "init"), gdev)
