@@ -86,9 +86,11 @@ def test_gn_vmap_matches_loop_with_batchnorm_and_dropout():
                 m.running_mean.uniform_(-0.5, 0.5)
                 m.running_var.uniform_(0.5, 2.0)
     model.eval()
-    fast = per_sample_grad_sq_norms(model, x, y, chunk_size=4).numpy()
+    fast = per_sample_grad_sq_norms(model, x, y, chunk_size=4, method="vmap").numpy()
     ref = per_sample_grad_sq_norms_loop(model, x, y).numpy()
     np.testing.assert_allclose(fast, ref, rtol=1e-10)
+    layer = per_sample_grad_sq_norms(model, x, y, method="layerwise").numpy()
+    np.testing.assert_allclose(layer, ref, rtol=1e-10)
     # fully independent reference: flatten every parameter gradient by hand
     params = list(model.parameters())
     for i in (0, 4, 8):
@@ -159,3 +161,24 @@ def test_trainer_agn_during_training_replicated_by_hand():
                 p -= 0.1 * gg
     assert rec["agn"] == pytest.approx(total / len(y), rel=1e-5)
     assert rec["agn_sum"] == rec["agn"]
+
+
+def test_gn_cnn_uses_vmap_and_matches_loop():
+    model = build_model("cnn_svhn", {"filters": 2, "kernel_size": 3, "num_blocks": 1, "units": 5}, (3, 6, 6), 3,
+                        torch.Generator().manual_seed(0)).double().eval()
+    x = torch.rand(5, 3, 6, 6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    y = torch.tensor([0, 1, 2, 1, 0])
+    with pytest.raises(ValueError, match="Linear"):
+        per_sample_grad_sq_norms(model, x, y, method="layerwise")
+    np.testing.assert_allclose(per_sample_grad_sq_norms(model, x, y).numpy(),
+                               per_sample_grad_sq_norms_loop(model, x, y).numpy(), rtol=1e-10)
+
+
+def test_gn_layerwise_without_bias_and_frozen_parameters():
+    model = _tiny_model()
+    model.head.bias = None
+    model.body[1].weight.requires_grad_(False)
+    x, y = _data()
+    model.eval()
+    np.testing.assert_allclose(per_sample_grad_sq_norms(model, x, y, method="layerwise").numpy(),
+                               per_sample_grad_sq_norms_loop(model, x, y).numpy(), rtol=1e-10)

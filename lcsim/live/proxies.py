@@ -16,8 +16,9 @@ respect to the logits is ``delta_i = p_i - onehot(y_i)`` (FGHPO Lemma 2 for m = 
   gradient of the FC weight is the outer product ``delta_i a_i^T`` whose squared Frobenius norm is
   ``||delta_i||^2 ||a_i||^2``; the bias adds ``||delta_i||^2``. Computed from tensors the forward pass already has.
 * **GN** (AGN eq. 4): the mean over samples of the squared norm of the full per-sample gradient (all parameters),
-  vectorised with ``torch.func.vmap(torch.func.grad(...))``; :func:`per_sample_grad_sq_norms_loop` is the naive
-  per-sample autograd loop it is tested and benchmarked against.
+  vectorised with ``torch.func.vmap(torch.func.grad(...))`` or, for MLPs, exactly from one batched backward with
+  Goodfellow's trick applied to every layer; :func:`per_sample_grad_sq_norms_loop` is the naive per-sample autograd
+  loop both are tested and benchmarked against.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ import torch.nn.functional as F
 from ..errors import check_choice, check_int
 
 __all__ = ["ce_delta", "agn_terms", "agn_batch_sum", "sharpness_batch", "sharpness_max", "batch_norms_sq",
-           "per_sample_grad_sq_norms", "per_sample_grad_sq_norms_loop"]
+           "per_sample_grad_sq_norms", "per_sample_grad_sq_norms_layerwise", "per_sample_grad_sq_norms_loop"]
 
 
 def ce_delta(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -140,14 +141,78 @@ def _per_sample_loss_fn(model):
     return loss
 
 
+def _layerwise_supported(model: torch.nn.Module) -> bool:
+    for m in model.modules():
+        if not any(p.requires_grad for p in m.parameters(recurse=False)):
+            continue
+        if isinstance(m, torch.nn.Linear):
+            continue
+        if isinstance(m, torch.nn.BatchNorm1d) and not m.training and m.track_running_stats:
+            continue
+        return False
+    return True
+
+
+def per_sample_grad_sq_norms_layerwise(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-sample squared gradient norms from one batched forward and backward (Goodfellow's trick, every layer).
+
+    For a Linear layer with per-sample input ``a_i`` and output gradient ``delta_i`` (the gradient of the summed
+    per-sample losses with respect to the layer output, which for independent samples is the gradient of ``L_i``),
+    ``||grad_W L_i||^2 = ||delta_i||^2 ||a_i||^2`` and ``||grad_b L_i||^2 = ||delta_i||^2``; for BatchNorm1d in eval mode
+    (a per-feature affine map of ``xhat_i``), ``grad_gamma L_i = delta_i * xhat_i`` and ``grad_beta L_i = delta_i``.
+    Exact for models whose parametrised modules are Linear layers on 2-d inputs and eval-mode BatchNorm1d (the MLP
+    family); raises ``ValueError`` otherwise (use the vmap path). Shape (n,).
+    """
+    if not _layerwise_supported(model):
+        raise ValueError("layerwise per-sample norms need Linear / eval-mode BatchNorm1d parameters only")
+    mods = [m for m in model.modules() if any(p.requires_grad for p in m.parameters(recurse=False))]
+    saved: dict = {}
+
+    def hook(mod, inp, out):
+        saved[mod] = (inp[0], out)
+
+    handles = [m.register_forward_hook(hook) for m in mods]
+    try:
+        with torch.enable_grad():
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, reduction="sum")
+            deltas = torch.autograd.grad(loss, [saved[m][1] for m in mods])
+    finally:
+        for h in handles:
+            h.remove()
+    total = torch.zeros(len(x), dtype=logits.dtype, device=logits.device)
+    for m, d in zip(mods, deltas):
+        a = saved[m][0].detach()
+        if a.dim() != 2:
+            raise ValueError("layerwise per-sample norms need 2-d layer inputs")
+        d_sq = (d * d).sum(dim=1)
+        if isinstance(m, torch.nn.Linear):
+            if m.weight.requires_grad:
+                total += d_sq * (a * a).sum(dim=1)
+            if m.bias is not None and m.bias.requires_grad:
+                total += d_sq
+        else:  # BatchNorm1d, eval mode
+            xhat = (a - m.running_mean) / torch.sqrt(m.running_var + m.eps)
+            if m.weight is not None and m.weight.requires_grad:
+                total += ((d * xhat) ** 2).sum(dim=1)
+            if m.bias is not None and m.bias.requires_grad:
+                total += d_sq
+    return total.detach()
+
+
 def per_sample_grad_sq_norms(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
-                             chunk_size: int | None = 256) -> torch.Tensor:
+                             chunk_size: int | None = 256, method: str = "auto") -> torch.Tensor:
     """``||grad_theta L(theta; x_i)||_2^2`` for every sample, all parameters (AGN eq. 4 inner term), shape (n,).
 
-    Vectorised with ``torch.func.vmap(torch.func.grad(loss))``; the model is evaluated as it is (call
-    ``model.eval()`` first so batch norm uses running statistics and dropout is off, which makes the per-sample loss
-    well defined). ``chunk_size`` bounds memory (vmap's ``chunk_size``).
+    ``method="vmap"``: ``torch.func.vmap(torch.func.grad(loss))`` over the samples (any architecture;
+    ``chunk_size`` bounds memory). ``"layerwise"``: :func:`per_sample_grad_sq_norms_layerwise` (MLPs; one batched
+    backward, no per-sample gradients materialised). ``"auto"`` (default) takes ``layerwise`` where it applies, else
+    ``vmap``. The model is evaluated as it is: call ``model.eval()`` first so batch norm uses running statistics and
+    dropout is off, which makes the per-sample loss well defined.
     """
+    check_choice("per_sample_grad_sq_norms", "method", method, ["auto", "vmap", "layerwise"])
+    if method == "layerwise" or (method == "auto" and _layerwise_supported(model) and x.dim() == 2):
+        return per_sample_grad_sq_norms_layerwise(model, x, y)
     from torch.func import grad, vmap
 
     params = {k: v.detach() for k, v in model.named_parameters()}
