@@ -163,15 +163,34 @@ def test_trainer_agn_during_training_replicated_by_hand():
     assert rec["agn_sum"] == rec["agn"]
 
 
-def test_gn_cnn_uses_vmap_and_matches_loop():
-    model = build_model("cnn_svhn", {"filters": 2, "kernel_size": 3, "num_blocks": 1, "units": 5}, (3, 6, 6), 3,
-                        torch.Generator().manual_seed(0)).double().eval()
-    x = torch.rand(5, 3, 6, 6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+@pytest.mark.parametrize("family,cfg,shape", [
+    ("cnn_svhn", {"filters": 2, "kernel_size": 3, "num_blocks": 1, "units": 5, "padding": "same"}, (3, 6, 6)),
+    ("cnn_mnist", {"filters": 3, "kernel_size": 2, "num_blocks": 2, "units": 4, "padding": "same"}, (1, 9, 9)),
+    ("cnn_mnist", {"filters": 2, "kernel_size": 3, "num_blocks": 1, "units": 4, "padding": "valid"}, (1, 8, 8)),
+    ("resnet20", {"blocks_per_stage": 1, "width": 2}, (3, 8, 8)),
+])
+def test_gn_conv_models_layerwise_and_vmap_match_loop(family, cfg, shape):
+    model = build_model(family, cfg, shape, 3, torch.Generator().manual_seed(0)).double()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.3, 0.3)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+    model.eval()
+    x = torch.rand(5, *shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     y = torch.tensor([0, 1, 2, 1, 0])
-    with pytest.raises(ValueError, match="Linear"):
+    ref = per_sample_grad_sq_norms_loop(model, x, y).numpy()
+    np.testing.assert_allclose(per_sample_grad_sq_norms(model, x, y, method="layerwise").numpy(), ref, rtol=1e-10)
+    np.testing.assert_allclose(per_sample_grad_sq_norms(model, x, y, method="vmap").numpy(), ref, rtol=1e-10)
+
+
+def test_gn_layerwise_refuses_training_mode_batchnorm():
+    model = _tiny_model(batch_norm=True)
+    model.train()
+    x, y = _data()
+    with pytest.raises(ValueError, match="BatchNorm"):
         per_sample_grad_sq_norms(model, x, y, method="layerwise")
-    np.testing.assert_allclose(per_sample_grad_sq_norms(model, x, y).numpy(),
-                               per_sample_grad_sq_norms_loop(model, x, y).numpy(), rtol=1e-10)
 
 
 def test_gn_layerwise_without_bias_and_frozen_parameters():

@@ -141,16 +141,37 @@ def _per_sample_loss_fn(model):
     return loss
 
 
+_BN = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)
+
+
 def _layerwise_supported(model: torch.nn.Module) -> bool:
     for m in model.modules():
         if not any(p.requires_grad for p in m.parameters(recurse=False)):
             continue
         if isinstance(m, torch.nn.Linear):
             continue
-        if isinstance(m, torch.nn.BatchNorm1d) and not m.training and m.track_running_stats:
+        if isinstance(m, torch.nn.Conv2d) and m.groups == 1 and m.padding_mode == "zeros":
+            continue
+        if isinstance(m, _BN) and not m.training and m.track_running_stats:
             continue
         return False
     return True
+
+
+def _conv_patches(m: torch.nn.Conv2d, a: torch.Tensor) -> torch.Tensor:
+    """Unfolded input patches of a Conv2d, shape (n, c_in * kh * kw, P), matching its output positions."""
+    kh, kw = m.kernel_size
+    if isinstance(m.padding, str):
+        if m.padding == "same":
+            pads = []
+            for k, d in ((kw, m.dilation[1]), (kh, m.dilation[0])):  # F.pad order: last dim first
+                total = d * (k - 1)
+                pads += [total // 2, total - total // 2]
+            a = F.pad(a, pads)
+        pad = (0, 0)
+    else:
+        pad = m.padding
+    return F.unfold(a, (kh, kw), dilation=m.dilation, padding=pad, stride=m.stride)
 
 
 def per_sample_grad_sq_norms_layerwise(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -160,11 +181,15 @@ def per_sample_grad_sq_norms_layerwise(model: torch.nn.Module, x: torch.Tensor, 
     per-sample losses with respect to the layer output, which for independent samples is the gradient of ``L_i``),
     ``||grad_W L_i||^2 = ||delta_i||^2 ||a_i||^2`` and ``||grad_b L_i||^2 = ||delta_i||^2``; for BatchNorm1d in eval mode
     (a per-feature affine map of ``xhat_i``), ``grad_gamma L_i = delta_i * xhat_i`` and ``grad_beta L_i = delta_i``.
-    Exact for models whose parametrised modules are Linear layers on 2-d inputs and eval-mode BatchNorm1d (the MLP
-    family); raises ``ValueError`` otherwise (use the vmap path). Shape (n,).
+    For Conv2d the per-sample weight gradient is ``D_i U_i^T`` with ``D_i`` the output gradient (c_out, positions)
+    and ``U_i`` the unfolded input patches (c_in k_h k_w, positions); its bias gradient sums ``D_i`` over positions;
+    eval-mode BatchNorm2d sums ``delta * xhat`` and ``delta`` over positions.
+    Exact for models whose parametrised modules are Linear (2-d inputs), Conv2d (groups 1, zero padding) and
+    eval-mode BatchNorm layers (the MLP, FGHPO-CNN and ResNet families); raises ``ValueError`` otherwise (use the
+    vmap path). Shape (n,).
     """
     if not _layerwise_supported(model):
-        raise ValueError("layerwise per-sample norms need Linear / eval-mode BatchNorm1d parameters only")
+        raise ValueError("layerwise per-sample norms need Linear, Conv2d or eval-mode BatchNorm parameters only")
     mods = [m for m in model.modules() if any(p.requires_grad for p in m.parameters(recurse=False))]
     saved: dict = {}
 
@@ -181,22 +206,36 @@ def per_sample_grad_sq_norms_layerwise(model: torch.nn.Module, x: torch.Tensor, 
         for h in handles:
             h.remove()
     total = torch.zeros(len(x), dtype=logits.dtype, device=logits.device)
+    n = len(x)
     for m, d in zip(mods, deltas):
         a = saved[m][0].detach()
-        if a.dim() != 2:
-            raise ValueError("layerwise per-sample norms need 2-d layer inputs")
-        d_sq = (d * d).sum(dim=1)
+        w_on = m.weight is not None and m.weight.requires_grad
+        b_on = m.bias is not None and m.bias.requires_grad
         if isinstance(m, torch.nn.Linear):
-            if m.weight.requires_grad:
+            if a.dim() != 2:
+                raise ValueError("layerwise per-sample norms need 2-d inputs to Linear layers")
+            d_sq = (d * d).sum(dim=1)
+            if w_on:
                 total += d_sq * (a * a).sum(dim=1)
-            if m.bias is not None and m.bias.requires_grad:
+            if b_on:
                 total += d_sq
-        else:  # BatchNorm1d, eval mode
-            xhat = (a - m.running_mean) / torch.sqrt(m.running_var + m.eps)
-            if m.weight is not None and m.weight.requires_grad:
-                total += ((d * xhat) ** 2).sum(dim=1)
-            if m.bias is not None and m.bias.requires_grad:
-                total += d_sq
+        elif isinstance(m, torch.nn.Conv2d):
+            dm = d.reshape(n, d.shape[1], -1)  # (n, c_out, P)
+            if w_on:
+                g = torch.bmm(dm, _conv_patches(m, a).transpose(1, 2))  # (n, c_out, c_in*kh*kw)
+                total += (g * g).sum(dim=(1, 2))
+            if b_on:
+                total += (dm.sum(dim=2) ** 2).sum(dim=1)
+        else:  # BatchNorm1d / BatchNorm2d in eval mode: per-feature affine map of xhat
+            shape = (1, -1) + (1,) * (a.dim() - 2)
+            xhat = (a - m.running_mean.reshape(shape)) / torch.sqrt(m.running_var.reshape(shape) + m.eps)
+            dims = tuple(range(2, a.dim()))
+            if w_on:
+                gw = (d * xhat).sum(dim=dims) if dims else d * xhat
+                total += (gw * gw).sum(dim=1)
+            if b_on:
+                gb = d.sum(dim=dims) if dims else d
+                total += (gb * gb).sum(dim=1)
     return total.detach()
 
 
@@ -205,13 +244,13 @@ def per_sample_grad_sq_norms(model: torch.nn.Module, x: torch.Tensor, y: torch.T
     """``||grad_theta L(theta; x_i)||_2^2`` for every sample, all parameters (AGN eq. 4 inner term), shape (n,).
 
     ``method="vmap"``: ``torch.func.vmap(torch.func.grad(loss))`` over the samples (any architecture;
-    ``chunk_size`` bounds memory). ``"layerwise"``: :func:`per_sample_grad_sq_norms_layerwise` (MLPs; one batched
-    backward, no per-sample gradients materialised). ``"auto"`` (default) takes ``layerwise`` where it applies, else
+    ``chunk_size`` bounds memory). ``"layerwise"``: :func:`per_sample_grad_sq_norms_layerwise` (Linear/Conv2d/BatchNorm
+    models; one batched backward, Goodfellow's trick per layer). ``"auto"`` (default) takes ``layerwise`` where it applies, else
     ``vmap``. The model is evaluated as it is: call ``model.eval()`` first so batch norm uses running statistics and
     dropout is off, which makes the per-sample loss well defined.
     """
     check_choice("per_sample_grad_sq_norms", "method", method, ["auto", "vmap", "layerwise"])
-    if method == "layerwise" or (method == "auto" and _layerwise_supported(model) and x.dim() == 2):
+    if method == "layerwise" or (method == "auto" and _layerwise_supported(model)):
         return per_sample_grad_sq_norms_layerwise(model, x, y)
     from torch.func import grad, vmap
 

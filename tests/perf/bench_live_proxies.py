@@ -8,7 +8,7 @@ Prints three ratios:
 2. Sharpness cost per mini-batch per configuration (goal <= 1 ms): ``sharpness_max`` over the training set in
    mini-batches, divided by the number of mini-batches; and one ``sharpness_batch`` call.
 3. Vectorised GN vs the naive per-sample autograd loop (goal >= 20x): torch.func vmap + grad (any model) and the
-   layerwise Goodfellow path (MLPs).
+   layerwise Goodfellow path (Linear, Conv2d, eval-mode BatchNorm).
 
 Usage: ``python tests/perf/bench_live_proxies.py [--quick]``.
 """
@@ -79,7 +79,7 @@ def gn_speed(n: int) -> None:
         t0 = time.perf_counter()
         ref = per_sample_grad_sq_norms_loop(model, x, y)
         t_loop = time.perf_counter() - t0
-        methods = ["vmap", "layerwise"] if fam == "mlp" else ["vmap"]
+        methods = ["vmap", "layerwise"]
         for method in methods:
             per_sample_grad_sq_norms(model, x[:8], y[:8], method=method)  # warm up
             t0 = time.perf_counter()
