@@ -49,3 +49,14 @@ def test_env_override_and_objective_option(tmp_path, monkeypatch):
     monkeypatch.setenv("LCSIM_EMBEDDED", str(tmp_path / "missing"))
     with pytest.raises(DataNotFoundError, match="lcsim.live.build"):
         benchmarks.load("embedded", "iris")
+
+
+def test_replay_runs_on_a_live_built_task(tmp_path):
+    from lcsim.optimizers import make_optimizer
+    from lcsim.replay import Budget, problem_for, run
+
+    task = build_tasks(["wine"], n_configs=4, epochs=3, seed=2, work_dir=tmp_path, progress=False)["wine"]
+    res = run(task, make_optimizer("random_search", problem_for(task), 0), Budget(9, "epochs"))
+    tab = res.table
+    assert len(tab) == 9 and tab.config_id.nunique() == 3
+    assert np.isfinite(tab["normalized_regret"]).all() and "m_sharpness" in tab.columns

@@ -79,6 +79,12 @@ def gn_speed(n: int) -> None:
         t0 = time.perf_counter()
         ref = per_sample_grad_sq_norms_loop(model, x, y)
         t_loop = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        torch.autograd.grad(loss, list(model.parameters()))
+        t_batch = time.perf_counter() - t0
+        print(f"GN            {name}, n={n}: one batched forward+backward (no per-sample norms) "
+              f"{t_batch * 1e3:.1f} ms = loop / {t_loop / t_batch:.1f}: the most any vectorisation can gain")
         methods = ["vmap", "layerwise"]
         for method in methods:
             per_sample_grad_sq_norms(model, x[:8], y[:8], method=method)  # warm up
