@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import json
 import pickle
 import struct
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -149,3 +152,43 @@ def test_openml_offline_miss_names_the_fix(tmp_path):
         load_openml("credit-g", tmp_path)
     with pytest.raises(DataNotFoundError, match="root="):
         load_dataset("mnist")
+
+
+def write_openml_cache(home, data_id=424242):
+    """A one-dataset scikit-learn OpenML cache (the files fetch_openml writes), numeric + nominal features."""
+    rows = [(1.0, 2.0, "a", "pos"), (3.0, 0.5, "b", "neg"), (0.5, 0.5, "a", "pos"), (2.0, 1.0, "b", "neg")] * 5
+    arff = "@RELATION tiny\n@ATTRIBUTE x1 NUMERIC\n@ATTRIBUTE x2 NUMERIC\n@ATTRIBUTE c {a,b}\n@ATTRIBUTE class {pos,neg}\n@DATA\n"
+    arff += "".join(f"{a},{b},{c},{d}\n" for a, b, c, d in rows)
+    raw = arff.encode()
+    root = Path(home) / "openml" / "openml.org"
+    def put(rel, data):
+        p = root / (rel + ".gz")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with gzip.open(p, "wb") as fh:
+            fh.write(data)
+    url = f"https://www.openml.org/data/v1/download/{data_id}/tiny.arff"
+    desc = {"data_set_description": {"id": str(data_id), "name": "tiny", "version": "1", "status": "active",
+            "format": "ARFF", "url": url, "file_id": str(data_id), "md5_checksum": hashlib.md5(raw).hexdigest(),
+            "default_target_attribute": "class", "description": "tiny test set"}}
+    feats = [{"index": str(i), "name": n, "data_type": t, "is_target": "true" if n == "class" else "false",
+              "is_ignore": "false", "is_row_identifier": "false", "number_of_missing_values": "0"}
+             for i, (n, t) in enumerate([("x1", "numeric"), ("x2", "numeric"), ("c", "nominal"), ("class", "nominal")])]
+    put(f"api/v1/json/data/{data_id}", json.dumps(desc).encode())
+    put(f"api/v1/json/data/features/{data_id}", json.dumps({"data_features": {"feature": feats}}).encode())
+    put(f"api/v1/json/data/qualities/{data_id}", json.dumps({"data_qualities": {"quality": [
+        {"name": "NumberOfInstances", "value": str(float(len(rows)))}]}}).encode())
+    put(f"data/v1/download/{data_id}/tiny.arff", raw)
+    return data_id
+
+
+def test_openml_from_local_cache_offline(tmp_path):
+    """A cache laid out as ``fetch_openml(data_home=...)`` writes it loads with the network blocked; rows get unit
+    l2 norm and nominal features are one-hot encoded (FGHPO section 4)."""
+    data_id = write_openml_cache(tmp_path)
+    ds = load_openml(data_id, tmp_path, seed=0)
+    assert ds.n_classes == 2 and ds.input_shape == (4,) and ds.preprocessing == "unit_l2_rows"
+    assert len(ds.y_train) + len(ds.y_valid) + len(ds.y_test) == 20
+    np.testing.assert_allclose(np.linalg.norm(ds.x_train, axis=1), 1.0, rtol=1e-6)
+    x0 = np.array([1.0, 2.0, 1.0, 0.0])  # row (1, 2, 'a') -> x1, x2, c_a, c_b
+    assert any(np.allclose(r, x0 / np.linalg.norm(x0)) for r in ds.x_train)
+    assert load_dataset(f"openml:{data_id}", root=tmp_path).n_classes == 2

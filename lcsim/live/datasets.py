@@ -228,29 +228,29 @@ def load_openml(name_or_id, data_home: str | os.PathLike, seed=0, valid_fraction
     Raises:
         DataNotFoundError: the dataset is not in ``data_home``; the message names the command that caches it.
     """
-    import socket
-
+    import sklearn.datasets._openml as _openml
     from sklearn.datasets import fetch_openml
 
     kw = {"data_id": int(name_or_id)} if str(name_or_id).isdigit() else {"name": str(name_or_id), "version": version}
     home = Path(data_home)
-    old = socket.socket
+    original = _openml.urlopen
 
-    def _no_network(*a, **k):  # fetch_openml would otherwise try the network on a cache miss
-        raise OSError("lcsim.live.load_openml works offline only")
+    def _offline(req, *a, **k):  # a cache miss must not reach the network
+        url = getattr(req, "full_url", req)
+        raise OSError(f"{url} is not in the cache (lcsim.live.load_openml works offline only)")
 
-    socket.socket = _no_network
+    _openml.urlopen = _offline
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            bunch = fetch_openml(data_home=str(home), as_frame=True, parser="pandas", n_retries=1, delay=0.0, **kw)
+            bunch = fetch_openml(data_home=str(home), as_frame=True, parser="pandas", n_retries=1, delay=1e-3, **kw)
     except Exception as exc:
         raise DataNotFoundError(
-            f"OpenML dataset {name_or_id!r} is not in the local cache {home} ({type(exc).__name__}). Cache it once "
-            f"with network access: python -c \"from sklearn.datasets import fetch_openml; "
+            f"OpenML dataset {name_or_id!r} is not in the local cache {home} ({type(exc).__name__}: {exc}). Cache it "
+            f"once with network access: python -c \"from sklearn.datasets import fetch_openml; "
             f"fetch_openml({', '.join(f'{k}={v!r}' for k, v in kw.items())}, data_home={str(home)!r})\"") from exc
     finally:
-        socket.socket = old
+        _openml.urlopen = original
     import pandas as pd
 
     frame = pd.get_dummies(bunch.data, dtype=np.float32)
