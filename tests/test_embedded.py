@@ -60,3 +60,28 @@ def test_replay_runs_on_a_live_built_task(tmp_path):
     tab = res.table
     assert len(tab) == 9 and tab.config_id.nunique() == 3
     assert np.isfinite(tab["normalized_regret"]).all() and "m_sharpness" in tab.columns
+
+
+def test_shipped_curves_reproduce_from_code(monkeypatch):
+    """Retrain two shipped configurations from the recorded seeds: every metric except wall seconds matches."""
+    import torch
+
+    from lcsim.live import Trainer, load_dataset
+    from lcsim.seeding import derive
+
+    torch.set_num_threads(1)
+    monkeypatch.delenv("LCSIM_EMBEDDED", raising=False)
+    t = benchmarks.load("embedded", "iris")
+    seed, split_seed = t.extra["seed"], t.extra["split_seed"]
+    ds = load_dataset("iris", seed=split_seed)
+    for i in (0, 1):
+        cfg = {k: (v.item() if hasattr(v, "item") else v) for k, v in t.configs.iloc[i].items()}
+        tr = Trainer(ds, "mlp", cfg, derive(seed, "build", "iris", "config", i))
+        tr.train_until(t.n_epochs)
+        new = tr.curve(t.n_epochs)
+        for j, m in enumerate(t.metrics):
+            if m.endswith("_seconds"):
+                continue
+            tol = 1e-5 if m.startswith("agn") and not m.startswith("agn_end") else 1e-6
+            np.testing.assert_allclose(new[:, j], t.curves[i, 0, :, j], rtol=tol, atol=1e-30, equal_nan=True,
+                                       err_msg=m)
