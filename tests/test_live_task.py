@@ -53,3 +53,16 @@ def test_fghpo_live_flow(iris):
     final = {i: live.train(i, configs[i], 3) for i in keep}
     assert all(len(r) == 3 and live.trainers[i].epoch == 3 for i, r in final.items())
     assert all(live.trainers[i].epoch == 1 for i in range(4) if i not in keep)
+
+
+def test_successive_halving_freeze_thaw_live(iris):
+    """SH on a live task: promoted trials resume (each trial's trainer epochs equal its highest rung)."""
+    from lcsim.optimizers.hyperband import SuccessiveHalving
+
+    live = LiveTask(iris, "mlp", seed=3, max_epoch=4)
+    opt = SuccessiveHalving(live.problem(), seed=0, eta=2, n_configs=4)
+    df = live.run(opt, 8)  # one bracket: 4 x 1 + 2 x (2 - 1) + 1 x (4 - 2) epochs
+    paid = df.groupby("trial_id").epoch.max()
+    assert sorted(paid.tolist()) == [1, 1, 2, 4]  # 4 configs at epoch 1, 2 promoted to 2, 1 to 4
+    assert all(live.trainers[t].epoch == e for t, e in paid.items())
+    assert df.epochs_used.iloc[-1] == 4 * 1 + 2 * 1 + 1 * 2  # resuming pays only the new epochs
