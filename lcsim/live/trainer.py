@@ -281,7 +281,9 @@ class Trainer:
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a state from :meth:`state_dict` (same dataset, family and configuration)."""
-        if state.get("family") != self.family or state.get("config") != self.config:
+        from .task import _canonical
+
+        if state.get("family") != self.family or _canonical(state.get("config") or {}) != _canonical(self.config):
             raise InvalidParameterError(
                 f"The saved run is {state.get('family')!r} with config {state.get('config')}; this trainer is "
                 f"{self.family!r} with config {self.config}. Build the Trainer with the saved family and config.")
