@@ -172,6 +172,10 @@ class Trainer:
         t0 = time.perf_counter()
         perm = torch.randperm(n, generator=self.g_data).to(self.device)
         agn_parts: list[torch.Tensor] = []
+        buf_a: list[torch.Tensor] = []
+        buf_z: list[torch.Tensor] = []
+        buf_y: list[torch.Tensor] = []
+        buffered = 0
         has_bias = model.head.bias is not None
         used = 0
         diverged = False
@@ -189,9 +193,17 @@ class Trainer:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            if self.agn:  # AGN eq. 5 from this forward pass (Goodfellow's trick), no extra backward
-                agn_parts.append(agn_batch_sum(a, z, yb, has_bias))
+            if self.agn:  # AGN eq. 5 from this forward pass (Goodfellow's trick), no extra backward: keep the
+                buf_a.append(a.detach())  # detached activations/logits and reduce them in a few large kernels
+                buf_z.append(z.detach())
+                buf_y.append(yb)
+                buffered += len(idx)
+                if buffered >= 8192:
+                    agn_parts.append(agn_batch_sum(torch.cat(buf_a), torch.cat(buf_z), torch.cat(buf_y), has_bias))
+                    buf_a, buf_z, buf_y, buffered = [], [], [], 0
             used += len(idx)
+        if self.agn and buffered:
+            agn_parts.append(agn_batch_sum(torch.cat(buf_a), torch.cat(buf_z), torch.cat(buf_y), has_bias))
         if self.device.type == "cuda":
             torch.cuda.synchronize()
         train_s = time.perf_counter() - t0
