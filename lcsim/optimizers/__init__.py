@@ -18,6 +18,11 @@ METHODS: dict[str, str] = {
     "random_search": "lcsim.optimizers.random_search:RandomSearch",
     "successive_halving": "lcsim.optimizers.hyperband:SuccessiveHalving",
     "hyperband": "lcsim.optimizers.hyperband:Hyperband",
+    "fghpo": "lcsim.optimizers.fghpo:FGHPO",
+    "tpe": "lcsim.optimizers.blackbox:TPE",
+    "cmaes": "lcsim.optimizers.blackbox:CMAES",
+    "pso": "lcsim.optimizers.blackbox:PSO",
+    "turbo": "lcsim.optimizers.blackbox:TuRBO",
 }
 
 

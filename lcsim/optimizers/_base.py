@@ -79,6 +79,8 @@ class Problem:
             where any configuration of the space can be evaluated (surrogate or live tasks).
         n_workers: number of simulated workers the engine will run.
         objective: name of the objective metric (informative).
+        metric_names: names of the columns of ``Observation.metrics`` in order (empty when the source does not say);
+            methods that read a proxy signal (FGHPO's sharpness) look their column up here.
     """
 
     space: ConfigurationSpace
@@ -89,6 +91,7 @@ class Problem:
     n_workers: int = 1
     objective: str = "objective"
     _encoded: dict = field(default_factory=dict, compare=False, repr=False)
+    metric_names: tuple = ()
 
     @property
     def is_tabular(self) -> bool:

@@ -77,7 +77,8 @@ class _PaidLedger:
 def problem_for(task: Task, n_workers: int = 1, min_epoch: int = 1) -> Problem:
     """The :class:`Problem` a method sees for ``task``: space, fidelities, direction, candidate pool."""
     return Problem(space=task.space, min_epoch=min_epoch, max_epoch=task.n_epochs, minimize=task.minimize,
-                   candidates=task.configs, n_workers=n_workers, objective=task.objective)
+                   candidates=task.configs, n_workers=n_workers, objective=task.objective,
+                   metric_names=tuple(task.metrics))
 
 
 def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1, seed: int = 0,
