@@ -55,6 +55,12 @@ def decode_unit(space: ConfigurationSpace, x: np.ndarray) -> dict:
     return out
 
 
+def encode_point(space: ConfigurationSpace, config: dict) -> np.ndarray:
+    """Unit-cube encoding of one configuration, shape (n_hp,); missing hyperparameters take their default."""
+    full = {hp.name: config.get(hp.name, hp.default_value) for hp in space.values()}
+    return encode_configs(space, pd.DataFrame([full]))[0]
+
+
 def hyperopt_space(space: ConfigurationSpace) -> dict:
     """A hyperopt search space equivalent to a ConfigSpace space (uniform/loguniform, quantized for integers)."""
     from hyperopt import hp as H
@@ -89,14 +95,26 @@ class BlackBox(Optimizer):
         problem: the task's :class:`Problem`.
         seed: the method's seed.
         n_evals: number of full evaluations (FGHPO section 4: 50).
+        score: what the method minimizes: ``"objective"`` (the served objective, default) or one of the AGN paper's
+            search objectives (eq. 6) ``"val"``, ``"agn_train"``, ``"agn_val"`` computed from the observation's
+            metrics by :func:`lcsim.proxy.agn_search.agn_objective`.
+        alpha: the weight of AGN in eq. 6.
     """
 
     name = "blackbox"
     proposes_configs = True
 
-    def __init__(self, problem: Problem, seed, n_evals: int = 50):
+    def __init__(self, problem: Problem, seed, n_evals: int = 50, score: str = "objective", alpha: float = 0.1):
         super().__init__(problem, seed)
         self.n_evals = check_int(self.name, "n_evals", n_evals, 1)
+        from ..errors import check_choice
+
+        self.score = check_choice(self.name, "score", score, ["objective", "val", "agn_train", "agn_val"])
+        self.alpha = check_float(self.name, "alpha", alpha, 0.0, None)
+        if self.score != "objective":
+            from ..proxy.agn_search import check_agn_metrics
+
+            check_agn_metrics(problem.metric_names, self.score)
         self.dim = len(list(problem.space.values()))
         self._n_asked = 0
         self.results: list[tuple[dict, float]] = []  # (served config, loss), in tell order
@@ -110,12 +128,21 @@ class BlackBox(Optimizer):
         return Job(tid, self.problem.max_epoch, config=cfg, info={"handle": handle, "config": cfg})
 
     def _tell(self, job: Job, observation: Observation) -> None:
-        loss = observation.last if self.problem.minimize else -observation.last
+        if self.score == "objective":
+            loss = observation.last if self.problem.minimize else -observation.last
+        else:
+            from ..proxy.agn_search import agn_objective
+
+            row = dict(zip(self.problem.metric_names, np.asarray(observation.metrics)[-1]))
+            loss = agn_objective(row, self.score, self.alpha)
+            if not math.isfinite(loss):  # a diverged run: worse than anything seen
+                seen = [v for _, v in self.results if math.isfinite(v)]
+                loss = (max(seen) + abs(max(seen)) + 1.0) if seen else 1e6
         cfg = job.info["config"]
         if self.problem.is_tabular and observation.config_id is not None:
             row = self.problem.candidates.iloc[int(observation.config_id)]
             cfg = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
-        x = encode_configs(self.problem.space, pd.DataFrame([cfg]))[0]
+        x = encode_point(self.problem.space, cfg)
         self.results.append((cfg, float(loss)))
         self._observe(job.info["handle"], x, float(loss))
 
@@ -126,7 +153,7 @@ class BlackBox(Optimizer):
         raise NotImplementedError
 
     def params(self) -> dict:
-        return {"n_evals": self.n_evals}
+        return {"n_evals": self.n_evals, "score": self.score, "alpha": self.alpha}
 
 
 class TPE(BlackBox):
@@ -135,8 +162,8 @@ class TPE(BlackBox):
 
     name = "tpe"
 
-    def __init__(self, problem: Problem, seed, n_evals: int = 50):
-        super().__init__(problem, seed, n_evals)
+    def __init__(self, problem: Problem, seed, n_evals: int = 50, score: str = "objective", alpha: float = 0.1):
+        super().__init__(problem, seed, n_evals, score, alpha)
         import hyperopt
 
         self._h = hyperopt
@@ -177,13 +204,13 @@ class CMAES(BlackBox):
     name = "cmaes"
 
     def __init__(self, problem: Problem, seed, n_evals: int = 50, x0: dict | None = None, sigma0: float = 0.3,
-                 popsize: int | None = None):
-        super().__init__(problem, seed, n_evals)
+                 popsize: int | None = None, score: str = "objective", alpha: float = 0.1):
+        super().__init__(problem, seed, n_evals, score, alpha)
         from cmaes import CMA
 
         self.sigma0 = check_float(self.name, "sigma0", sigma0, 0.0, None, closed="neither")
         mean = (np.full(self.dim, 0.5) if x0 is None
-                else encode_configs(problem.space, pd.DataFrame([x0]))[0])
+                else encode_point(problem.space, x0))
         kw = {} if popsize is None else {"population_size": check_int(self.name, "popsize", popsize, 2)}
         self._cma = CMA(mean=np.clip(mean, 0, 1), sigma=self.sigma0, bounds=np.tile([0.0, 1.0], (self.dim, 1)),
                         seed=int(self.rng.integers(2**31 - 1)), **kw)
@@ -214,15 +241,16 @@ class PSO(BlackBox):
     name = "pso"
 
     def __init__(self, problem: Problem, seed, n_evals: int = 50, n_particles: int = 8, x0: dict | None = None,
-                 inertia: float = 0.7298, c1: float = 1.49618, c2: float = 1.49618):
-        super().__init__(problem, seed, n_evals)
+                 inertia: float = 0.7298, c1: float = 1.49618, c2: float = 1.49618, score: str = "objective",
+                 alpha: float = 0.1):
+        super().__init__(problem, seed, n_evals, score, alpha)
         self.n_particles = check_int(self.name, "n_particles", n_particles, 1)
         self.w = check_float(self.name, "inertia", inertia, 0.0, 2.0)
         self.c1 = check_float(self.name, "c1", c1, 0.0, 5.0)
         self.c2 = check_float(self.name, "c2", c2, 0.0, 5.0)
         self.pos = self.rng.random((self.n_particles, self.dim))
         if x0 is not None:
-            self.pos[0] = encode_configs(problem.space, pd.DataFrame([x0]))[0]
+            self.pos[0] = encode_point(problem.space, x0)
         self.vel = (self.rng.random((self.n_particles, self.dim)) - 0.5) * 0.2
         self.pbest = self.pos.copy()
         self.pbest_f = np.full(self.n_particles, np.inf)
@@ -270,8 +298,9 @@ class TuRBO(BlackBox):
 
     name = "turbo"
 
-    def __init__(self, problem: Problem, seed, n_evals: int = 50, n_init: int | None = None):
-        super().__init__(problem, seed, n_evals)
+    def __init__(self, problem: Problem, seed, n_evals: int = 50, n_init: int | None = None,
+                 score: str = "objective", alpha: float = 0.1):
+        super().__init__(problem, seed, n_evals, score, alpha)
         self.n_init = 2 * self.dim if n_init is None else check_int(self.name, "n_init", n_init, 1)
         self.length_min, self.length_max, self.length_init = 0.5 ** 7, 1.6, 0.8
         self.succ_tol, self.fail_tol = 3, max(4, self.dim)
@@ -359,4 +388,4 @@ class TuRBO(BlackBox):
             self._restart()
 
     def params(self) -> dict:
-        return {"n_evals": self.n_evals, "n_init": self.n_init}
+        return {**super().params(), "n_init": self.n_init}
