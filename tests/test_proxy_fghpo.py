@@ -97,3 +97,12 @@ def test_fghpo_live_sampled_configs_deterministic():
         assert opt.best in opt.selected and 2 in set(live.trainers[opt.best].to_frame()["epoch"])
         sel.append((opt.selected, opt.best, dict(opt.sharpness)))
     assert sel[0] == sel[1]
+
+
+def test_recorded_task_with_string_constant_round_trips(tmp_path):
+    ds = load_dataset("iris", seed=0)
+    task = record_task("iris", n_configs=2, epochs=1, seed=2, progress=False, dataset_obj=ds)
+    assert list(task.configs["optimizer"]) == ["adam", "adam"] and task.configs["num_layers"].dtype.kind == "i"
+    back = type(task).from_file(task.save(tmp_path / "t.npz"))
+    assert back.configs.astype(object).equals(task.configs.astype(object))
+    np.testing.assert_allclose(back.curves, task.curves.astype(np.float32), equal_nan=True)
