@@ -301,9 +301,10 @@ class TuRBO(BlackBox):
     def __init__(self, problem: Problem, seed, n_evals: int = 50, n_init: int | None = None,
                  score: str = "objective", alpha: float = 0.1):
         super().__init__(problem, seed, n_evals, score, alpha)
-        self.n_init = 2 * self.dim if n_init is None else check_int(self.name, "n_init", n_init, 1)
+        self.n_free = max(1, sum(not isinstance(hp, Constant) for hp in problem.space.values()))
+        self.n_init = 2 * self.n_free if n_init is None else check_int(self.name, "n_init", n_init, 1)
         self.length_min, self.length_max, self.length_init = 0.5 ** 7, 1.6, 0.8
-        self.succ_tol, self.fail_tol = 3, max(4, self.dim)
+        self.succ_tol, self.fail_tol = 3, max(4, self.n_free)
         self._restart()
         self.X_all: list[np.ndarray] = []
         self.y_all: list[float] = []
@@ -333,7 +334,11 @@ class TuRBO(BlackBox):
         from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
         X, y = np.array(self.X), np.array(self.y)
-        d = self.dim
+        # constant hyperparameters encode to a fixed 0: model and search only the free coordinates
+        free = np.array([not isinstance(hp, Constant) for hp in self.problem.space.values()])
+        full_centre = X[int(np.argmin(y))]
+        X = X[:, free]
+        d = int(free.sum())
         kern = (ConstantKernel(1.0, (0.05, 20.0)) * Matern(np.full(d, 0.5), (0.005, 2.0), nu=2.5)
                 + WhiteKernel(1e-3, (1e-6, 0.1)))
         gp = GaussianProcessRegressor(kern, normalize_y=True, n_restarts_optimizer=0,
@@ -365,7 +370,9 @@ class TuRBO(BlackBox):
         else:
             chol = np.diag(np.sqrt(np.clip(np.diag(cov), 0, None)))
         sample = mu + chol @ self.rng.standard_normal(len(cand))
-        return cand[int(np.argmin(sample))]
+        x = full_centre.copy()
+        x[free] = cand[int(np.argmin(sample))]
+        return x
 
     def _observe(self, handle, x, loss):
         x = np.asarray(handle, dtype=float) if not self.problem.is_tabular else np.asarray(x, dtype=float)
