@@ -110,3 +110,19 @@ def test_run_replayed_protocol_small():
     assert len(res) == 6 and res["score"].notna().all()
     assert (res[res.method == "random_search"]["n_trials"] == 5).all()
     assert (res[res.method == "fghpo"]["n_trials"] == 10).all()
+
+
+def test_run_live_protocol_tiny():
+    import torch
+
+    from lcsim.live import load_dataset
+    from lcsim.proxy.protocol import run_live
+    from lcsim.proxy.tasks import live_task
+
+    torch.set_num_threads(1)
+    ds = load_dataset("iris", seed=0)
+    res = run_live({"iris": lambda: live_task("iris", epochs=2, dataset_obj=ds)}, ["fghpo", "random_search"],
+                   params={"fghpo": {"n_probe": 3, "n_full": 1}, "random_search": {"n_evals": 2}}, progress=False)
+    assert list(res["method"]) == ["fghpo", "random_search"]
+    assert list(res["n_trials"]) == [3, 2]
+    assert res["score"].between(0, 1).all() and (res["runtime_s"] > 0).all()
