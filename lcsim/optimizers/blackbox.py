@@ -294,6 +294,9 @@ class TuRBO(BlackBox):
     ``fail_tol`` = max(4, d) consecutive failures halve it; a region smaller than the minimum restarts with a new
     design. A success is an improvement of more than 1e-3 |best|. Candidates: ``n_cand`` = min(100 d, 5000) points,
     each perturbing the centre in a random subset of coordinates (probability min(20/d, 1)), as in the authors' code.
+    GP hyperparameters: marginal-likelihood L-BFGS-B (at most 50 iterations) warm-started from the previous fit (the
+    authors' code likewise refits from the previous hyperparameters each step). Constant hyperparameters are left
+    out of the GP and the trust region.
     """
 
     name = "turbo"
@@ -316,6 +319,7 @@ class TuRBO(BlackBox):
         self._init = list(u)
         self.X: list[np.ndarray] = []
         self.y: list[float] = []
+        self._theta = None
         self.length = self.length_init
         self.n_succ = self.n_fail = 0
 
@@ -341,11 +345,21 @@ class TuRBO(BlackBox):
         d = int(free.sum())
         kern = (ConstantKernel(1.0, (0.05, 20.0)) * Matern(np.full(d, 0.5), (0.005, 2.0), nu=2.5)
                 + WhiteKernel(1e-3, (1e-6, 0.1)))
-        gp = GaussianProcessRegressor(kern, normalize_y=True, n_restarts_optimizer=0,
+        if self._theta is not None and len(self._theta) == len(kern.theta):
+            kern = kern.clone_with_theta(self._theta)  # warm start from the last fit
+
+        def lbfgs(obj, theta0, bounds):
+            from scipy.optimize import minimize
+
+            r = minimize(obj, theta0, method="L-BFGS-B", jac=True, bounds=bounds, options={"maxiter": 50})
+            return r.x, r.fun
+
+        gp = GaussianProcessRegressor(kern, normalize_y=True, n_restarts_optimizer=0, optimizer=lbfgs,
                                       random_state=int(self.rng.integers(2**31 - 1)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # lengthscales at their bounds are expected on flat regions
             gp.fit(X, y)
+        self._theta = gp.kernel_.theta
         ls = np.atleast_1d(gp.kernel_.k1.k2.length_scale).astype(float)
         w = ls / np.exp(np.mean(np.log(ls)))
         centre = X[int(np.argmin(y))]
