@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--alpha", type=float, default=0.05)
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--root", default=None, help="folder with the image dataset files (paper scale)")
+    a.add_argument("--rounds", type=int, default=None, help="override the scale's number of rounds")
+    a.add_argument("--epochs", type=int, default=None, help="override the scale's epochs per configuration")
     args = ap.parse_args(argv)
     out = Path(args.out)
     if args.cmd == "fghpo":
@@ -105,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
         settings = (("val", None), ("agn_train", args.alpha), ("agn_val", args.alpha))
+        ov = {k: v for k, v in (("rounds", args.rounds), ("epochs", args.epochs)) if v is not None}
         df = compare(tuple(args.methods.split(",")), settings, scale=args.scale, seed=args.seed, device=device,
-                     root=args.root)
+                     root=args.root, overrides=ov)
         out.mkdir(parents=True, exist_ok=True)
         df.to_csv(out / "agn_results.csv", index=False)
         (out / "agn_results.json").write_text(json.dumps(df.to_dict("records"), default=str, indent=1))
