@@ -126,3 +126,13 @@ def test_run_live_protocol_tiny():
     assert list(res["method"]) == ["fghpo", "random_search"]
     assert list(res["n_trials"]) == [3, 2]
     assert res["score"].between(0, 1).all() and (res["runtime_s"] > 0).all()
+
+
+def test_direction_from_u_when_medians_are_equal():
+    x = [5.0] * 11 + [10.0] * 9
+    y = [0.0] * 9 + [5.0] * 11
+    df = pd.DataFrame({"method": ["x"] * 20 + ["y"] * 20, "score": x + y})
+    pw = pairwise_mwu(df)
+    assert pw["median_a"].iloc[0] == pw["median_b"].iloc[0] == 5.0
+    assert pw["p_adj"].iloc[0] < 0.05 and pw["better"].iloc[0] == "x"
+    assert pairwise_mwu(df, maximize=False)["better"].iloc[0] == "y"

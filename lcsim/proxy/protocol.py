@@ -9,8 +9,9 @@ Statistics (pure functions, tables in, DataFrames out):
   over the pairs of that dataset;
 * :func:`wins_ties_losses`: Table 2. FGHPO's text: a method *wins* a dataset "if it outperforms every other
   algorithm"; it *ties* "if any other algorithm's performance is not statistically significantly different". lcsim's
-  reading: ``A`` beats ``B`` when the adjusted p-value is below ``alpha`` and ``A``'s median is better; ``A`` *wins*
-  when it beats every other method, *loses* when some method beats it, and *ties* otherwise.
+  reading: ``A`` beats ``B`` when the adjusted p-value is below ``alpha`` and ``A`` tends to be better, i.e. its
+  Mann-Whitney U exceeds ``n_A n_B / 2`` (for maximized scores; equal medians can still differ significantly);
+  ``A`` *wins* when it beats every other method, *loses* when some method beats it, and *ties* otherwise.
 
 Runner: :func:`run_replayed` runs each method ``repeats`` times on replayed tasks (each method's returned
 configuration: FGHPO's :attr:`~lcsim.optimizers.fghpo.FGHPO.best`, for every other method the best validation value
@@ -68,7 +69,8 @@ def pairwise_mwu(df: pd.DataFrame, *, value: str = "score", maximize: bool = Tru
         alpha: significance level.
 
     Returns:
-        DataFrame with columns a, b, median_a, median_b, U, p, p_adj, significant, better (``a``, ``b`` or ``None``).
+        DataFrame with columns a, b, median_a, median_b, U (statistic of ``a``), p, p_adj, significant, better
+        (``a``, ``b`` or ``None``; direction from ``U`` vs ``n_a n_b / 2``).
     """
     from scipy.stats import mannwhitneyu
 
@@ -81,12 +83,14 @@ def pairwise_mwu(df: pd.DataFrame, *, value: str = "score", maximize: bool = Tru
             u, p = len(x) * len(y) / 2.0, 1.0  # identical samples: no evidence either way
         else:
             u, p = mannwhitneyu(x, y, alternative="two-sided")
-        rows.append((a, b, float(np.median(x)), float(np.median(y)), float(u), float(p)))
-    out = pd.DataFrame(rows, columns=["a", "b", "median_a", "median_b", "U", "p"])
+        rows.append((a, b, float(np.median(x)), float(np.median(y)), float(u), float(p), len(x) * len(y)))
+    out = pd.DataFrame(rows, columns=["a", "b", "median_a", "median_b", "U", "p", "_nn"])
     out["p_adj"] = benjamini_hochberg(out["p"].to_numpy()) if len(out) else []
     out["significant"] = out["p_adj"] < alpha
     sign = 1.0 if maximize else -1.0
-    diff = sign * (out["median_a"] - out["median_b"])
+    # direction from the test statistic itself: U_a > n_a n_b / 2 means values of a tend to be larger
+    diff = sign * (out["U"] - out["_nn"] / 2.0)
+    out = out.drop(columns="_nn")
     out["better"] = [None if (not sig or d == 0) else (a if d > 0 else b)
                      for sig, d, a, b in zip(out["significant"], diff, out["a"], out["b"])]
     return out
