@@ -21,9 +21,10 @@ method can use them at any epoch (the paper normalizes AGN for BOHB); lcsim's BO
 :func:`agn_search` accepts any method name of :data:`lcsim.optimizers.METHODS` whose constructor takes
 ``score``/``alpha``.
 
-Scale: :data:`SCALES` ``small`` (default; sklearn ``digits``, MLP, 4 rounds x 8 x 20 epochs, a few minutes on one CPU core) and
-``paper`` (4 x 8 x 160 epochs, ResNet-20 on CIFAR-10: about 5,120 GPU-epochs, days on one GPU; needs the CIFAR files
-under ``root`` and CUDA).
+Scale: :data:`SCALES` ``tiny`` (tests, seconds), ``small`` (default; sklearn ``digits``, MLP 2x64, 4 rounds x 8 x 20
+epochs: 640 search epochs on the 20 % subset plus 3 x 20 final epochs per cell, about 1-2 min per (method, objective)
+cell on one idle CPU core) and ``paper`` (4 x 8 x 160 epochs, ResNet-20 on CIFAR-10: 5,120 GPU-epochs per cell, about
+a day per cell on one GPU; needs the CIFAR files under ``root``; uses CUDA when present).
 """
 from __future__ import annotations
 
