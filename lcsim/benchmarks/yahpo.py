@@ -265,8 +265,21 @@ class YahpoLCBenchBenchmark(Benchmark):
         return _read_space(path)[1]
 
     def _load(self, task: str, **options) -> Task:
-        check_options("YahpoLCBenchBenchmark.load", options, ["n_configs", "seed", "cache", "n_threads"])
+        check_options("YahpoLCBenchBenchmark.load", options, ["n_configs", "seed", "cache", "n_threads", "direct"])
+        if options.pop("direct", False):
+            return self.open_task(task, **options)
         return self._load_task(task, **options)
+
+    def open_task(self, task: str, n_configs: int = 2000, seed: int = 0, cache: bool = True,
+                  n_threads: int | None = None) -> "SurrogateTask":
+        """A :class:`~lcsim.benchmarks.surrogate.SurrogateTask`: the seeded reference tabulation of ``n_configs``
+        configurations (its oracle is the regret reference) that also evaluates any proposed configuration by
+        querying the surrogate directly (``load("lcbench_yahpo", task, direct=True)``)."""
+        from .surrogate import SurrogateTask
+
+        reference = self._load_task(task, n_configs, seed, cache, n_threads)
+        surrogate = YahpoLCBenchSurrogate(_folder(), n_threads)
+        return SurrogateTask(reference, lambda row: _curves_and_cost(surrogate, task, row))
 
     def _load_task(self, task: str, n_configs: int = 2000, seed: int = 0, cache: bool = True,
                    n_threads: int | None = None) -> Task:
@@ -279,6 +292,17 @@ class YahpoLCBenchBenchmark(Benchmark):
                       use_cache=cache)
 
 
+def _raw_dt(y: np.ndarray) -> np.ndarray:
+    t = y[:, 0, :, 0]
+    return np.diff(np.concatenate([np.zeros((t.shape[0], 1)), t], axis=1), axis=1)
+
+
+def _curves_and_cost(surrogate: YahpoLCBenchSurrogate, task: str, configs: pd.DataFrame):
+    """Curves (n, 1, 52, 6) and per-epoch seconds (n, 1, 52): ``cost[e] = max(time[e] - time[e-1], 0)``."""
+    y = surrogate.curves(task, configs).astype(float)[:, None, :, :]
+    return y, np.maximum(_raw_dt(y), 0.0)[:, None, :]
+
+
 def tabulate(task: str, n_configs: int, seed: int, surrogate: YahpoLCBenchSurrogate) -> Task:
     """Query the surrogate on ``n_configs`` seeded configurations x 52 epochs of task id ``task``.
 
@@ -286,17 +310,14 @@ def tabulate(task: str, n_configs: int, seed: int, surrogate: YahpoLCBenchSurrog
         Task of shape (n_configs, 1, 52, 6); objective ``val_balanced_accuracy``; cost in seconds.
     """
     configs = surrogate.sample_configs(n_configs, seed)
-    y = surrogate.curves(task, configs).astype(float)            # (n, 52, 6)
-    t = y[:, :, 0]
-    dt = np.diff(np.concatenate([np.zeros((t.shape[0], 1)), t], axis=1), axis=1)
-    clipped = float(np.mean(dt < 0))
-    cost = np.maximum(dt, 0.0)[:, None, :]
+    y, cost = _curves_and_cost(surrogate, task, configs)
+    clipped = float(np.mean(_raw_dt(y) < 0))
     inf = math.inf
     bounds = {"time": (0.0, inf), "val_accuracy": (0.0, 100.0), "val_cross_entropy": (0.0, inf),
               "val_balanced_accuracy": (0.0, 1.0), "test_cross_entropy": (0.0, inf),
               "test_balanced_accuracy": (0.0, 1.0)}
     metrics = {n: Metric(n, mn, bounds[n]) for n, mn in zip(Y_NAMES, Y_MINIMIZE)}
-    return Task(benchmark="lcbench_yahpo", name=str(task), configs=configs, curves=y[:, None, :, :],
+    return Task(benchmark="lcbench_yahpo", name=str(task), configs=configs, curves=y,
                 metrics=metrics, objective="val_balanced_accuracy", space=surrogate.space, epoch_cost=cost,
                 cost_unit="seconds", diverged=np.zeros((n_configs, 1), dtype=bool),
                 version=f"yahpo-lcbench-1.0.2-{surrogate.model_sha256[:12]}-n{n_configs}-s{seed}",

@@ -18,6 +18,7 @@ METHODS: dict[str, str] = {
     "random_search": "lcsim.optimizers.random_search:RandomSearch",
     "successive_halving": "lcsim.optimizers.hyperband:SuccessiveHalving",
     "hyperband": "lcsim.optimizers.hyperband:Hyperband",
+    "asha": "lcsim.optimizers.asha:ASHA",
     "fghpo": "lcsim.optimizers.fghpo:FGHPO",
     "tpe": "lcsim.optimizers.blackbox:TPE",
     "cmaes": "lcsim.optimizers.blackbox:CMAES",

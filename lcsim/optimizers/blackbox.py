@@ -146,6 +146,11 @@ class BlackBox(Optimizer):
         self.results.append((cfg, float(loss)))
         self._observe(job.info["handle"], x, float(loss))
 
+    @staticmethod
+    def contract_params() -> dict:
+        """Small parameters for the optimizer contract suite."""
+        return {"n_evals": 6}
+
     def _suggest(self):  # pragma: no cover - abstract
         raise NotImplementedError
 

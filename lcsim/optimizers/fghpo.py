@@ -137,6 +137,12 @@ class FGHPO(Optimizer):
         """(candidate row, configuration) of a trial."""
         return self._rows.get(trial_id), self._configs.get(trial_id)
 
+    @staticmethod
+    def contract_params() -> dict:
+        """Small parameters for the optimizer contract suite (its synthetic task has no sharpness column, so the
+        suite's ``valid_acc`` stands in for it)."""
+        return {"n_probe": 8, "n_full": 3, "sharpness_metric": "valid_acc"}
+
     def params(self) -> dict:
         return {"n_probe": self.n_probe, "n_full": self.n_full, "probe_epoch": self.probe_epoch,
                 "full_epoch": self.full_epoch, "sharpness_metric": self.sharpness_metric}
