@@ -305,7 +305,10 @@ class Task:
             "config_dtypes": [str(t) for t in self.configs.dtypes],
             "extra": self.extra,
         }
-        arrays = {f"cfg_{i}": self.configs[c].to_numpy() for i, c in enumerate(self.configs.columns)}
+        # string / object columns (categorical hyperparameters) as fixed-width unicode: loadable without pickle
+        arrays = {f"cfg_{i}": (self.configs[c].to_numpy(dtype=str)
+                               if self.configs[c].dtype.kind not in "biufcmM" else self.configs[c].to_numpy())
+                  for i, c in enumerate(self.configs.columns)}
         buf = io.BytesIO()
         np.savez_compressed(buf, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
                             curves=self.curves.astype(dtype), epoch_cost=self.epoch_cost.astype(dtype),

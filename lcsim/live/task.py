@@ -92,7 +92,7 @@ class LiveTask:
         from ..optimizers._base import Problem
 
         return Problem(self.space, self.min_epoch, self.max_epoch, self.minimize, self.candidates, n_workers,
-                       self.objective)
+                       self.objective, metric_names=tuple(self.metrics))
 
     def run_seed(self, config: dict):
         """The seed of ``config``'s run (derived from the root seed and the canonical configuration)."""

@@ -20,6 +20,11 @@ METHODS: dict[str, str] = {
     "hyperband": "lcsim.optimizers.hyperband:Hyperband",
     "asha": "lcsim.optimizers.asha:ASHA",
     "dpl": "lcsim.optimizers.dpl:DPL",
+    "fghpo": "lcsim.optimizers.fghpo:FGHPO",
+    "tpe": "lcsim.optimizers.blackbox:TPE",
+    "cmaes": "lcsim.optimizers.blackbox:CMAES",
+    "pso": "lcsim.optimizers.blackbox:PSO",
+    "turbo": "lcsim.optimizers.blackbox:TuRBO",
 }
 
 

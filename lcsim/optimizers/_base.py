@@ -81,6 +81,8 @@ class Problem:
         objective: name of the objective metric (informative).
         objective_bounds: ``(low, high)`` values the objective can take (``Metric.bounds``; ``-inf``/``inf`` when
             unbounded). Model-based methods use them to normalize targets (DPL: accuracy -> error in [0, 1]).
+        metric_names: names of the columns of ``Observation.metrics`` in order (empty when the source does not say);
+            methods that read a proxy signal (FGHPO's sharpness) look their column up here.
     """
 
     space: ConfigurationSpace
@@ -91,6 +93,7 @@ class Problem:
     n_workers: int = 1
     objective: str = "objective"
     objective_bounds: tuple = (-float("inf"), float("inf"))
+    metric_names: tuple = ()
     _encoded: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property

@@ -133,7 +133,8 @@ def problem_for(task: Task, n_workers: int = 1, min_epoch: int = 1) -> Problem:
     surrogate = bool(getattr(task, "accepts_configs", False))
     return Problem(space=task.space, min_epoch=min_epoch, max_epoch=task.n_epochs, minimize=task.minimize,
                    candidates=None if surrogate else task.configs, n_workers=n_workers, objective=task.objective,
-                   objective_bounds=tuple(float(v) for v in task.metrics[task.objective].bounds))
+                   objective_bounds=tuple(float(v) for v in task.metrics[task.objective].bounds),
+                   metric_names=tuple(task.metrics))
 
 
 @dataclass
