@@ -1,0 +1,177 @@
+"""Analysis functions against independent references (scipy, hand computation, brute-force loops)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as st
+
+from analysis import efficiency, iou, ranking, regret, stats
+from lcsim.errors import InvalidParameterError
+from lcsim.optimizers import make_optimizer
+from lcsim.replay import Budget, problem_for, run
+from lcsim.testing.synthetic import synthetic_task
+
+
+def test_correlation_matches_scipy_and_drops_nan():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=50)
+    y = x + 0.5 * rng.normal(size=50)
+    y2 = y.copy()
+    y2[3] = np.nan
+    r, p, n = stats.correlation(x, y2, "spearman")
+    keep = np.arange(50) != 3
+    ref = st.spearmanr(x[keep], y[keep])
+    assert n == 49 and r == pytest.approx(ref.statistic) and p == pytest.approx(ref.pvalue)
+    r, p, _ = stats.correlation(x, y, "pearson")
+    ref = st.pearsonr(x, y)
+    assert r == pytest.approx(ref.statistic) and p == pytest.approx(ref.pvalue)
+    # known answer: monotone transform has Spearman 1
+    assert stats.correlation(x, np.exp(x))[0] == pytest.approx(1.0)
+    with pytest.raises(InvalidParameterError, match="spearman"):
+        stats.correlation(x, y, "kendal")
+
+
+def test_benjamini_hochberg_hand_computed():
+    p = np.array([0.01, 0.04, 0.03, 0.20])
+    # sorted: .01,.03,.04,.20 -> m*p/i = .04, .06, .0533, .20 -> step-up min from the right: .04,.0533,.0533,.20
+    expected = np.array([0.04, 0.16 / 3, 0.16 / 3, 0.20])
+    np.testing.assert_allclose(stats.benjamini_hochberg(p), expected)
+    q = stats.benjamini_hochberg([0.5, np.nan, 0.9])
+    assert np.isnan(q[1]) and q[0] == pytest.approx(0.9) and q[2] == pytest.approx(0.9)
+
+
+def test_mann_whitney_bh_win_tie_loss():
+    rng = np.random.default_rng(1)
+    rows = []
+    for task in ("a", "b"):
+        for s in range(10):
+            rows += [{"task": task, "method": "ref", "v": rng.normal(1.0, 0.1)},
+                     {"task": task, "method": "good", "v": rng.normal(0.0, 0.1)},
+                     {"task": task, "method": "same", "v": rng.normal(1.0, 0.1)},
+                     {"task": task, "method": "bad", "v": rng.normal(2.0, 0.1)}]
+    df = pd.DataFrame(rows)
+    t = stats.mann_whitney_bh(df, group="task", method="method", value="v", reference="ref")
+    sub = df[df.task == "a"]
+    ref = st.mannwhitneyu(sub[sub.method == "good"].v, sub[sub.method == "ref"].v, alternative="two-sided")
+    row = t[(t.task == "a") & (t.method == "good")].iloc[0]
+    assert row.p == pytest.approx(ref.pvalue) and row.U == pytest.approx(ref.statistic)
+    np.testing.assert_allclose(t.p_bh, stats.benjamini_hochberg(t.p))
+    wtl = stats.win_tie_loss(t).set_index("method")
+    assert wtl.loc["good", "win"] == 2 and wtl.loc["bad", "loss"] == 2
+    assert wtl.loc["same"].sum() == 2
+
+
+def test_friedman_matches_scipy():
+    rng = np.random.default_rng(2)
+    a = rng.random((8, 4))
+    stat, p = stats.friedman(a)
+    ref = st.friedmanchisquare(*a.T)
+    assert stat == pytest.approx(ref.statistic) and p == pytest.approx(ref.pvalue)
+    with pytest.raises(InvalidParameterError):
+        stats.friedman(a[:, :2])
+
+
+def test_step_on_grid_brute_force():
+    x = np.array([1, 2, 2, 5, 9.0])
+    y = np.array([5, 4, 3, 2, 1.0])
+    grid = np.arange(0, 12, 0.5)
+    got = regret.step_on_grid(x, y, grid)
+    for g, v in zip(grid, got):
+        idx = [i for i in range(len(x)) if x[i] <= g]
+        assert (np.isnan(v) and not idx) or v == y[idx[-1]]
+
+
+@pytest.fixture(scope="module")
+def results():
+    tasks = [synthetic_task(n_configs=40, n_epochs=9, seed=s, name=f"t{s}") for s in range(3)]
+    frames = []
+    for task in tasks:
+        for m in ("random_search", "successive_halving", "hyperband"):
+            for seed in range(2):
+                opt = make_optimizer(m, problem_for(task), seed)
+                frames.append(run(task, opt, Budget(60, "epochs"), seed=seed, method=m).table)
+    return tasks, pd.concat(frames, ignore_index=True)
+
+
+def test_regret_on_grid_and_mean(results):
+    tasks, df = results
+    grid = np.arange(1, 61)
+    g = regret.regret_on_grid(df, grid)
+    assert set(g.columns) >= {"method", "task", "seed", "x", "value"}
+    # brute force for one run: the last row with budget_used <= 30
+    r = df[(df.task == "t1") & (df.method == "hyperband") & (df.seed == 1)]
+    expected = r[r.budget_used <= 30].normalized_regret.iloc[-1]
+    got = g[(g.task == "t1") & (g.method == "hyperband") & (g.seed == 1) & (g.x == 30)].value.iloc[0]
+    assert got == expected
+    # regret is non-increasing along the grid for every run, and >= 0
+    for _, d in g.groupby(["task", "method", "seed"]):
+        v = d.sort_values("x").value.dropna().to_numpy()
+        # early-epoch incumbents can be worse than the worst final value, so normalized regret may exceed 1
+        assert np.all(np.diff(v) <= 1e-12) and v.min() >= 0
+    m = regret.mean_over_tasks(g)
+    sel = g[(g.method == "random_search") & (g.x == 40)]
+    assert m[(m.method == "random_search") & (m.x == 40)]["mean"].iloc[0] == pytest.approx(
+        sel.groupby("task").value.mean().mean())
+    assert (m.n_tasks <= 3).all()
+
+
+def test_normalized_time_axis(results):
+    _, df = results
+    g = regret.regret_on_grid(df, [0.5, 1.0, 2.0], axis="normalized_time")
+    rs = g[(g.method == "random_search") & (g.x >= 1.0)]
+    # at normalized time 1 random search has finished: its value is its final regret
+    last = df[df.method == "random_search"].groupby(["task", "seed"]).normalized_regret.last()
+    for _, row in rs.iterrows():
+        assert row.value == last[(row.task, row.seed)]
+    with pytest.raises(InvalidParameterError, match="reference method"):
+        regret.regret_on_grid(df[df.method != "random_search"], [1.0], axis="normalized_time")
+
+
+def test_rank_stats(results):
+    _, df = results
+    g = regret.regret_on_grid(df, [30, 60])
+    mat = ranking.score_matrix(g, 60)
+    s = ranking.rank_stats(mat)
+    # brute-force average rank
+    ranks = {m: 0.0 for m in mat.columns}
+    for _, row in mat.iterrows():
+        r = st.rankdata(row.to_numpy())
+        for m, v in zip(mat.columns, r):
+            ranks[m] += v / len(mat)
+    for m in mat.columns:
+        assert s["ranks"][m] == pytest.approx(ranks[m])
+    assert s["friedman"][1] == pytest.approx(st.friedmanchisquare(*mat.to_numpy().T).pvalue)
+    assert s["posthoc"].shape == (3, 3)
+
+
+def test_iou_hand():
+    rows = []
+    # 4 configs; epoch1 order a<b<c<d; epoch2 order c<a<b<d
+    vals = {1: [1, 2, 3, 4], 2: [2, 3, 1, 4]}
+    for e, v in vals.items():
+        for c, x in enumerate(v):
+            rows.append({"config_id": c, "epoch": e, "sharpness": x})
+    out = iou.iou_over_epochs(pd.DataFrame(rows), k=2)
+    # top2 at 1: {0,1}; at 2: {2,0}: IoU = 1/3
+    assert out.set_index("epoch").iou.to_dict() == {1: 1.0, 2: pytest.approx(1 / 3)}
+
+
+def test_efficiency(results):
+    tasks, df = results
+    task = tasks[0]
+    sub = df[df.task == task.name]
+    ts = efficiency.top_share(sub, task, top=0.05)
+    assert ts.share.between(0, 1).all() and (ts.n_top == 2).all()
+    pr = efficiency.promoted_regret(sub, task)
+    reg = task.oracle.normalized_regret(task.final_objective())
+    r = sub[(sub.method == "hyperband") & (sub.seed == 0)]
+    ids = r.groupby("config_id").epoch.max()
+    ids = ids.index[ids >= 9]
+    row = pr[(pr.method == "hyperband") & (pr.seed == 0) & (pr.epoch == 9)]
+    if len(ids):
+        assert row.mean_regret.iloc[0] == pytest.approx(reg[ids].mean())
+    rc = efficiency.rank_changes(sub, task, epoch=3, earlier=1)
+    assert rc.share.dropna().between(0, 1).all()
+    with pytest.raises(InvalidParameterError):
+        efficiency.rank_changes(sub, task, epoch=1, earlier=3)
