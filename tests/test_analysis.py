@@ -175,3 +175,74 @@ def test_efficiency(results):
     assert rc.share.dropna().between(0, 1).all()
     with pytest.raises(InvalidParameterError):
         efficiency.rank_changes(sub, task, epoch=1, earlier=3)
+
+
+class _MeanCurveSurrogate:
+    """A trivially known surrogate: predicts the last observed value of each config (tests the plumbing only)."""
+
+    def fit(self, X, epochs, y):
+        self.last = {}
+        for i, (e, v) in enumerate(zip(epochs, y)):
+            key = tuple(X.iloc[i])
+            if e >= self.last.get(key, (0, 0))[0]:
+                self.last[key] = (e, v)
+
+    def predict(self, X, epochs):
+        m = np.array([self.last[tuple(r)][1] for r in X.itertuples(index=False)])
+        return m, np.zeros_like(m)
+
+
+def test_lc_prediction_pipeline():
+    from analysis import lc_prediction as lp
+
+    task = synthetic_task(n_configs=30, n_epochs=10, seed=4)
+    pred = lp.predict_from_fraction(_MeanCurveSurrogate(), task, [0.1, 0.5, 0.9])
+    obj = task.served_objective()[:, 0, :]
+    p5 = pred[pred.fraction == 0.5]
+    np.testing.assert_allclose(p5.predicted, obj[:, 4])  # last observed epoch = ceil(0.5*10) = 5
+    q = lp.prediction_quality(pred)
+    ref = st.spearmanr(obj[:, 4], obj[:, -1])
+    assert q.set_index("fraction").loc[0.5, "spearman"] == pytest.approx(ref.statistic)
+    re = lp.relative_errors(pred)
+    np.testing.assert_allclose(re.abs_rel_error, np.abs(re.predicted - re.observed) / np.abs(re.observed))
+    # with more of the curve seen, the last-value predictor is closer to the final value
+    assert re.groupby("fraction").abs_rel_error.mean().is_monotonic_decreasing
+    sl = lp.slice_data(_SliceSurrogate(), task.configs.iloc[0], "dropout", np.linspace(0, 0.9, 5), [1, 10])
+    assert len(sl) == 10 and np.allclose(sl[sl.epoch == 10]["mean"], np.linspace(0, 0.9, 5) + 10)
+
+
+class _SliceSurrogate:
+    def predict(self, X, epochs):
+        return X["dropout"].to_numpy() + epochs, np.ones(len(X))
+
+
+def test_agn_study_functions():
+    from analysis import agn_study as ag
+
+    rng = np.random.default_rng(5)
+    n, E = 40, 3
+    rows = []
+    for c in range(n):
+        q = rng.random()
+        for e in range(1, E + 1):
+            gn = rng.random() + q
+            rows.append({"config_id": c, "epoch": e, "train_loss": q / e, "val_loss": q + 0.1 * rng.random(),
+                         "train_acc": 1 - q / e, "sharpness": q + 0.01 * e, "gn": gn, "agn": 2 * gn + 1,
+                         "time_plain": 1.0, "time_agn": 1.1, "time_gn": 3.0})
+    df = pd.DataFrame(rows)
+    g = ag.gn_vs_agn(df)
+    assert g.pearson.iloc[0] == pytest.approx(1.0) and g.spearman.iloc[0] == pytest.approx(1.0)
+    pv = ag.proxy_vs_final(df).set_index("proxy")
+    fin = df[df.epoch == E].sort_values("config_id")
+    e1 = df[df.epoch == 1].sort_values("config_id")
+    ref = st.spearmanr(e1.sharpness, fin.val_loss)
+    assert pv.loc["sharpness", "spearman"] == pytest.approx(ref.statistic)
+    assert pv.loc["sharpness", "p"] == pytest.approx(ref.pvalue)
+    gap = ag.agn_gap_by_fit(df).set_index("group")
+    well = fin.train_acc >= fin.train_acc.median()
+    ref = st.pearsonr(fin.agn[well], (fin.val_loss - fin.train_loss)[well])
+    assert gap.loc["well_fitted", "pearson"] == pytest.approx(ref.statistic)
+    t = ag.epoch_times(df).set_index("variant")
+    assert t.loc["gn", "mean_s"] == 3.0
+    with pytest.raises(InvalidParameterError, match="lacks columns"):
+        ag.gn_vs_agn(df.drop(columns="gn"))

@@ -1,0 +1,78 @@
+"""AGN and FGHPO proxy studies over per-epoch proxy tables recorded by the live backend.
+
+A proxy table has one row per (config_id, epoch) (optionally task/seed/arch columns) with columns such as
+``train_loss, train_acc, val_loss, val_acc, sharpness, agn, gn, time_plain, time_agn, time_gn``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lcsim.errors import InvalidParameterError
+
+from .stats import correlation
+
+__all__ = ["final_rows", "proxy_vs_final", "agn_gap_by_fit", "gn_vs_agn", "epoch_times"]
+
+
+def _need(df, cols):
+    miss = [c for c in cols if c not in df.columns]
+    if miss:
+        raise InvalidParameterError(f"proxy table lacks columns {miss}; has {list(df.columns)}.")
+
+
+def final_rows(df: pd.DataFrame, by=("config_id",)) -> pd.DataFrame:
+    """The last-epoch row of every configuration."""
+    _need(df, [*by, "epoch"])
+    return df.sort_values("epoch").groupby(list(by), sort=True).tail(1).set_index(list(by)).sort_index()
+
+
+def proxy_vs_final(df: pd.DataFrame, proxies=("sharpness", "val_loss"), at_epoch: int = 1,
+                   target: str = "val_loss", by=("config_id",)) -> pd.DataFrame:
+    """Spearman correlation of each proxy at ``at_epoch`` with the final ``target`` (FGHPO section 4).
+
+    Returns:
+        frame with columns proxy, at_epoch, spearman, p, n.
+    """
+    _need(df, [*by, "epoch", target, *proxies])
+    fin = final_rows(df, by)[target]
+    early = df[df["epoch"] == at_epoch].set_index(list(by)).sort_index()
+    rows = []
+    for p in proxies:
+        x = early[p].reindex(fin.index)
+        r, pv, n = correlation(x.to_numpy(float), fin.to_numpy(float), "spearman")
+        rows.append({"proxy": p, "at_epoch": at_epoch, "spearman": r, "p": pv, "n": n})
+    return pd.DataFrame(rows)
+
+
+def agn_gap_by_fit(df: pd.DataFrame, agn: str = "agn", by=("config_id",)) -> pd.DataFrame:
+    """AGN Fig. 3: Pearson r of final AGN with the generalization gap (val_loss - train_loss), separately for the
+    well-fitted half (train accuracy >= median) and the under-fitted half.
+
+    Returns:
+        frame with columns group, pearson, p, n.
+    """
+    _need(df, [*by, "epoch", agn, "train_loss", "val_loss", "train_acc"])
+    fin = final_rows(df, by)
+    gap = fin["val_loss"] - fin["train_loss"]
+    well = fin["train_acc"] >= fin["train_acc"].median()
+    rows = []
+    for name, mask in (("well_fitted", well), ("under_fitted", ~well)):
+        r, p, n = correlation(fin.loc[mask, agn], gap[mask], "pearson")
+        rows.append({"group": name, "pearson": r, "p": p, "n": n})
+    return pd.DataFrame(rows)
+
+
+def gn_vs_agn(df: pd.DataFrame) -> pd.DataFrame:
+    """AGN Fig. 1: Pearson and Spearman correlation of the exact gradient norm with AGN over all rows."""
+    _need(df, ["gn", "agn"])
+    rp, pp, n = correlation(df["gn"], df["agn"], "pearson")
+    rs, ps, _ = correlation(df["gn"], df["agn"], "spearman")
+    return pd.DataFrame([{"pearson": rp, "pearson_p": pp, "spearman": rs, "spearman_p": ps, "n": n}])
+
+
+def epoch_times(df: pd.DataFrame, cols=("time_plain", "time_agn", "time_gn")) -> pd.DataFrame:
+    """AGN Fig. 2 / FGHPO Fig. 2: mean and std of the per-epoch seconds of each variant."""
+    _need(df, list(cols))
+    return pd.DataFrame([{"variant": c.removeprefix("time_"), "mean_s": float(df[c].mean()),
+                          "std_s": float(df[c].std()), "n": int(df[c].notna().sum())} for c in cols])
