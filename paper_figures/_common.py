@@ -135,8 +135,12 @@ def run_grid(ctx: Context, tasks, methods, *, charge_overhead: bool = False) -> 
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def write_outputs(ctx: Context, name: str, data: pd.DataFrame, fig=None, meta: dict | None = None) -> dict:
-    """Write ``name.csv`` (metadata as ``#`` lines, then the numbers), ``name.png`` and ``name.cmd.txt``."""
+def write_outputs(ctx: Context, name: str, data: pd.DataFrame, fig=None, meta: dict | None = None,
+                  script: str | None = None) -> dict:
+    """Write ``name.csv`` (metadata as ``#`` lines, then the numbers), ``name.png`` and ``name.cmd.txt``.
+
+    ``script``: the script that made it, when it writes several outputs (default ``name``).
+    """
     ctx.out.mkdir(parents=True, exist_ok=True)
     head = [f"# figure: {name}", f"# scale: {ctx.scale.name}", f"# root_seed: {ROOT_SEED}"]
     for k, v in (meta or {}).items():
@@ -151,7 +155,7 @@ def write_outputs(ctx: Context, name: str, data: pd.DataFrame, fig=None, meta: d
         import matplotlib.pyplot as plt
 
         plt.close(fig)
-    cmd = f"python -m paper_figures --only {name} --scale {ctx.scale.name} --out {shlex.quote(str(ctx.out))}\n"
+    cmd = f"python -m paper_figures --only {script or name} --scale {ctx.scale.name} --out {shlex.quote(str(ctx.out))}\n"
     write_atomic(ctx.out / f"{name}.cmd.txt", cmd.encode())
     return {"csv": ctx.out / f"{name}.csv", "png": ctx.out / f"{name}.png" if fig is not None else None}
 

@@ -33,7 +33,7 @@ def main(ctx):
     if stats_at:
         import matplotlib.pyplot as plt
 
-        fig, axes = plt.subplots(len(stats_at), 1, figsize=(7, 2.2 * len(stats_at)), squeeze=False)
+        fig, axes = plt.subplots(len(stats_at), 1, figsize=(7, 3.0 * len(stats_at)), squeeze=False)
         for ax, (frac, s) in zip(axes[:, 0], stats_at.items()):
             plot_cd(s, ax=ax)
             ax.set_title(f"{frac:.0%} budget: " + ax.get_title(), fontsize="small")

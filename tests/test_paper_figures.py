@@ -26,8 +26,11 @@ def test_all_outputs_written(out):
     for name in SCRIPTS:
         df, meta = read_csv(out / f"{name}.csv")
         assert meta["figure"] == [name] and meta["scale"] == ["tiny"]
-        assert (out / f"{name}.png").stat().st_size > 1000
         assert f"--only {name} --scale tiny" in (out / f"{name}.cmd.txt").read_text()
+        if name == "dpl_fig2" and all(s.startswith("surrogate=") for s in meta.get("skipped", ["x"])) \
+                and len(df) == 0:
+            continue  # no surrogate registered in this checkout: recorded as skipped, nothing drawn
+        assert (out / f"{name}.png").stat().st_size > 1000
         assert len(df) > 0
 
 
@@ -106,3 +109,28 @@ def test_fresh_process_same_numbers(out, tmp_path):
     a, _ = read_csv(out / "dpl_fig3.csv")
     b, _ = read_csv(tmp_path / "tiny" / "dpl_fig3.csv")
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_dpl_fig2_skips_or_scores(out):
+    df, meta = read_csv(out / "dpl_fig2.csv")
+    try:
+        import lcsim.surrogates  # noqa: F401
+    except ImportError:
+        assert len(df) == 0 and any("surrogate=dpl" in s for s in meta["skipped"])
+        return
+    assert df.spearman.between(-1, 1).all() and df.fraction.between(0, 1).all()
+
+
+def test_fghpo_table1_against_scipy(out):
+    table, meta = read_csv(out / "fghpo_table1.csv")
+    tests, _ = read_csv(out / "fghpo_table1_tests.csv")
+    assert (table[["win", "tie", "loss"]].sum(axis=1) == 3).all()  # 3 tasks per pair
+    cells = pd.concat([pd.read_parquet(f) for f in (out / "cells").glob("*__no.parquet")])
+    fin = cells.groupby(["task", "method", "seed"]).normalized_regret.last()
+    row = tests[tests.method == "hyperband"].iloc[0]
+    task = row.group.split("/")[1]
+    ref = st.mannwhitneyu(fin[task]["hyperband"].to_numpy(), fin[task]["random_search"].to_numpy(),
+                          alternative="two-sided")
+    assert row.p == pytest.approx(ref.pvalue)
+    from analysis.stats import benjamini_hochberg
+    np.testing.assert_allclose(tests.p_bh, benjamini_hochberg(tests.p))
