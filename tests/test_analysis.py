@@ -246,3 +246,35 @@ def test_agn_study_functions():
     assert t.loc["gn", "mean_s"] == 3.0
     with pytest.raises(InvalidParameterError, match="lacks columns"):
         ag.gn_vs_agn(df.drop(columns="gn"))
+
+
+def test_landscape_filter_normalization_and_centre():
+    import torch
+
+    from analysis.landscape import filter_normalized_direction, loss_landscape
+
+    torch.set_num_threads(1)
+    g = torch.Generator().manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    x = torch.randn(20, 3, generator=g)
+    y = torch.randn(20, 1, generator=g)
+
+    def loss_fn(m, data):
+        return torch.nn.functional.mse_loss(m(data[0]), data[1])
+
+    before = [p.detach().clone() for p in model.parameters()]
+    d = filter_normalized_direction(before, torch.Generator().manual_seed(1))
+    for p, u in zip(before, d):
+        if p.dim() == 1:
+            assert torch.all(u == 0)
+        else:
+            for i in range(p.shape[0]):  # brute force: each filter's norm equals the weight filter's norm
+                assert float(u[i].norm()) == pytest.approx(float(p[i].norm()), rel=1e-5)
+    df = loss_landscape(model, loss_fn, (x, y), n=3, span=0.5, seed=2)
+    assert len(df) == 9
+    centre = df[(df.alpha == 0) & (df.beta == 0)].loss.iloc[0]
+    with torch.no_grad():
+        assert centre == pytest.approx(float(loss_fn(model, (x, y))))
+    for p, b in zip(model.parameters(), before):  # parameters restored
+        assert torch.equal(p.detach(), b)
+    assert df.loss.max() > centre  # moving away from the trained point changes the loss
