@@ -12,7 +12,7 @@ from lcsim.errors import InvalidParameterError
 
 from .stats import correlation
 
-__all__ = ["final_rows", "proxy_vs_final", "agn_gap_by_fit", "gn_vs_agn", "epoch_times"]
+__all__ = ["final_rows", "proxy_vs_final", "agn_gap_by_fit", "gn_vs_agn", "epoch_times", "over_epochs"]
 
 
 def _need(df, cols):
@@ -76,3 +76,22 @@ def epoch_times(df: pd.DataFrame, cols=("time_plain", "time_agn", "time_gn")) ->
     _need(df, list(cols))
     return pd.DataFrame([{"variant": c.removeprefix("time_"), "mean_s": float(df[c].mean()),
                           "std_s": float(df[c].std()), "n": int(df[c].notna().sum())} for c in cols])
+
+
+def over_epochs(df: pd.DataFrame, columns=("sharpness", "val_loss"), by=()) -> pd.DataFrame:
+    """FGHPO Fig. 5: mean, 25 % and 75 % quantiles over configurations of each column per epoch.
+
+    Returns:
+        tidy frame with columns ``by``..., epoch, quantity, mean, q25, q75, n.
+    """
+    _need(df, ["epoch", *columns, *by])
+    rows = []
+    for key, g in df.groupby([*by, "epoch"], sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        for c in columns:
+            v = g[c].to_numpy(float)
+            v = v[np.isfinite(v)]
+            rows.append({**dict(zip([*by, "epoch"], key)), "quantity": c, "mean": float(v.mean()) if v.size else np.nan,
+                         "q25": float(np.quantile(v, 0.25)) if v.size else np.nan,
+                         "q75": float(np.quantile(v, 0.75)) if v.size else np.nan, "n": int(v.size)})
+    return pd.DataFrame(rows)

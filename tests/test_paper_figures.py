@@ -134,3 +134,12 @@ def test_fghpo_table1_against_scipy(out):
     assert row.p == pytest.approx(ref.pvalue)
     from analysis.stats import benjamini_hochberg
     np.testing.assert_allclose(tests.p_bh, benjamini_hochberg(tests.p))
+
+
+def test_fghpo_fig5_quantiles(out):
+    df, _ = read_csv(out / "fghpo_fig5.csv")
+    tab = synthetic_proxy_table(1)
+    row = df[(df.task == "synthetic1") & (df.epoch == 2) & (df.quantity == "sharpness")].iloc[0]
+    v = tab[tab.epoch == 2].sharpness
+    assert row["mean"] == pytest.approx(v.mean()) and row.q25 == pytest.approx(np.quantile(v, 0.25))
+    assert (df.q25 <= df.q75).all()
