@@ -1,6 +1,7 @@
 """``python -m paper_figures [--only NAME ...] [--scale tiny|small|full] [--out DIR] [--force]``.
 
-Runs each figure script, skipping scripts whose outputs exist for the same scale (resume; ``--force`` redoes them).
+Runs each figure script, skipping scripts whose outputs exist for the same scale and are complete (resume; a CSV
+that records skipped pieces is redone, so figures fill in as methods and loaders land; ``--force`` redoes all).
 Replay cells are cached under ``OUT/cells`` so an interrupted run resumes where it stopped.
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 
 from . import SCRIPTS
-from ._common import SCALES, Context, get_scale
+from ._common import SCALES, Context, get_scale, read_csv
 
 
 def main(argv=None) -> int:
@@ -34,8 +35,12 @@ def main(argv=None) -> int:
     for i, name in enumerate(names, 1):
         done = out / f"{name}.csv"
         if done.exists() and not a.force:
-            print(f"[{i}/{len(names)}] {name}: exists, skipped (use --force to redo) -> {done}")
-            continue
+            _, meta = read_csv(done)
+            if not meta.get("skipped"):
+                print(f"[{i}/{len(names)}] {name}: exists, skipped (use --force to redo) -> {done}")
+                continue
+            print(f"[{i}/{len(names)}] {name}: re-running, {len(meta['skipped'])} piece(s) were missing last time "
+                  "(cached replay cells are reused)")
         t0 = time.perf_counter()
         print(f"[{i}/{len(names)}] {name} ...", flush=True)
         mod = importlib.import_module(f"paper_figures.{name}")
