@@ -12,7 +12,8 @@ from lcsim.errors import InvalidParameterError
 
 from .stats import correlation
 
-__all__ = ["final_rows", "proxy_vs_final", "agn_gap_by_fit", "gn_vs_agn", "epoch_times", "over_epochs"]
+__all__ = ["final_rows", "proxy_vs_final", "agn_gap_by_fit", "gn_vs_agn", "epoch_times", "over_epochs",
+           "objective_comparison", "cross_architecture"]
 
 
 def _need(df, cols):
@@ -94,4 +95,50 @@ def over_epochs(df: pd.DataFrame, columns=("sharpness", "val_loss"), by=()) -> p
             rows.append({**dict(zip([*by, "epoch"], key)), "quantity": c, "mean": float(v.mean()) if v.size else np.nan,
                          "q25": float(np.quantile(v, 0.25)) if v.size else np.nan,
                          "q75": float(np.quantile(v, 0.75)) if v.size else np.nan, "n": int(v.size)})
+    return pd.DataFrame(rows)
+
+
+def objective_comparison(df: pd.DataFrame, *, objective: str = "objective", value: str = "test_loss",
+                         group: str = "task", reference: str = "val_loss", minimize: bool = True,
+                         alpha: float = 0.05) -> pd.DataFrame:
+    """AGN Tables 1, 2, 4: searches driven by different selection objectives (e.g. ``val_loss``, ``agn``,
+    ``sharpness``) compared on a held-out ``value`` of the configuration each search returned.
+
+    Args:
+        df: one row per (group, objective, seed) search, with the returned configuration's ``value``.
+        reference: the objective every other objective is tested against (two-sided MWU, BH over all).
+
+    Returns:
+        frame with columns group, objective, mean, std, n, median_ref, p, p_bh, outcome (reference rows have NaN
+        test columns).
+    """
+    from .stats import mann_whitney_bh
+
+    _need(df, [objective, value, group])
+    summ = df.groupby([group, objective])[value].agg(["mean", "std", "count"]).rename(columns={"count": "n"})
+    tests = mann_whitney_bh(df, group=group, method=objective, value=value, reference=reference,
+                            minimize=minimize, alpha=alpha)
+    out = summ.reset_index()
+    if not tests.empty:
+        out = out.merge(tests[[group, objective, "median_ref", "p", "p_bh", "outcome"]], how="left",
+                        on=[group, objective])
+    return out
+
+
+def cross_architecture(df: pd.DataFrame, *, arch: str = "arch", proxy: str = "agn", target: str = "val_loss",
+                       at_epoch: int = 1) -> pd.DataFrame:
+    """An *analogue* of AGN Table 3 (not the paper's protocol): how well the epoch-``at_epoch`` proxy ranks the
+    final ``target`` within each architecture and when all architectures are pooled (Spearman, with p).
+
+    Returns:
+        frame with columns arch (``"pooled"`` for all together), spearman, p, n.
+    """
+    _need(df, [arch, "config_id", "epoch", proxy, target])
+    rows = []
+    keyed = df.assign(_key=df[arch].astype(str) + "|" + df["config_id"].astype(str))
+    for name, g in list(keyed.groupby(arch, sort=True)) + [("pooled", keyed)]:
+        fin = final_rows(g, ("_key",))[target]
+        early = g[g["epoch"] == at_epoch].set_index("_key")[proxy].reindex(fin.index)
+        r, p, n = correlation(early.to_numpy(float), fin.to_numpy(float), "spearman")
+        rows.append({"arch": str(name), "spearman": r, "p": p, "n": n})
     return pd.DataFrame(rows)

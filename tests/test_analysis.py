@@ -278,3 +278,29 @@ def test_landscape_filter_normalization_and_centre():
     for p, b in zip(model.parameters(), before):  # parameters restored
         assert torch.equal(p.detach(), b)
     assert df.loss.max() > centre  # moving away from the trained point changes the loss
+
+
+def test_objective_comparison_and_cross_architecture():
+    from analysis import agn_study as ag
+
+    rng = np.random.default_rng(7)
+    rows = [{"task": t, "objective": o, "seed": s, "test_loss": rng.normal(mu, 0.05)}
+            for t in ("a", "b") for s in range(8) for o, mu in (("val_loss", 1.0), ("agn", 0.5), ("random", 1.0))]
+    df = pd.DataFrame(rows)
+    out = ag.objective_comparison(df).set_index(["task", "objective"])
+    sub = df[df.task == "a"]
+    assert out.loc[("a", "agn"), "mean"] == pytest.approx(sub[sub.objective == "agn"].test_loss.mean())
+    ref = st.mannwhitneyu(sub[sub.objective == "agn"].test_loss, sub[sub.objective == "val_loss"].test_loss,
+                          alternative="two-sided")
+    assert out.loc[("a", "agn"), "p"] == pytest.approx(ref.pvalue)
+    assert out.loc[("a", "agn"), "outcome"] == "win" and np.isnan(out.loc[("a", "val_loss"), "p"])
+    # cross-architecture: two archs, proxy equals final target within arch -> Spearman 1 per arch
+    rows = []
+    for a in ("mlp", "cnn"):
+        for c in range(10):
+            fin = rng.random() + (5 if a == "cnn" else 0)
+            rows += [{"arch": a, "config_id": c, "epoch": 1, "agn": fin, "val_loss": fin + 1},
+                     {"arch": a, "config_id": c, "epoch": 2, "agn": 0.0, "val_loss": fin}]
+    ca = ag.cross_architecture(pd.DataFrame(rows)).set_index("arch")
+    assert ca.loc["mlp", "spearman"] == pytest.approx(1.0) and ca.loc["pooled", "n"] == 20
+    assert ca.loc["pooled", "spearman"] == pytest.approx(1.0)
