@@ -66,7 +66,7 @@ def _coordinate(run: pd.DataFrame, axis: str, overhead: bool) -> np.ndarray:
 
 
 def regret_on_grid(df: pd.DataFrame, grid, *, axis: str = "epochs", value: str = "normalized_regret",
-                   total_budget: float | None = None, reference_method: str = "random_search",
+                   total_budget: float | dict | None = None, reference_method: str = "random_search",
                    overhead: bool = False) -> pd.DataFrame:
     """Regret of every run on a common grid.
 
@@ -75,7 +75,8 @@ def regret_on_grid(df: pd.DataFrame, grid, *, axis: str = "epochs", value: str =
         grid: grid points in the unit of ``axis``, shape (g,).
         axis: one of ``"epochs"``, ``"fraction"``, ``"time"``, ``"normalized_time"`` (see module docstring).
         value: ``"regret"`` or ``"normalized_regret"``.
-        total_budget: for ``axis="fraction"``, the run budget in epochs (default: each run's last ``budget_used``).
+        total_budget: for ``axis="fraction"``, the run budget in epochs, a float or a dict
+            ``{(benchmark, task): epochs}`` (default: each run's last ``budget_used``, i.e. where it stopped).
         reference_method: for ``"normalized_time"``, the method whose total time normalizes (DPL: random search).
         overhead: add cumulative ``overhead_s`` to ``sim_time`` (use when the run did not charge it to the clock).
 
@@ -100,7 +101,8 @@ def regret_on_grid(df: pd.DataFrame, grid, *, axis: str = "epochs", value: str =
     for key, run in df.groupby(list(RUN_KEYS), sort=True):
         x = _coordinate(run, axis, overhead)
         if axis == "fraction":
-            x = x / (float(total_budget) if total_budget else x[-1])
+            tb = total_budget.get((key[0], key[1])) if isinstance(total_budget, dict) else total_budget
+            x = x / (float(tb) if tb else x[-1])
         elif axis == "normalized_time":
             k = (key[0], key[1], key[3])
             if k not in ref_time:

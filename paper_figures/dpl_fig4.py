@@ -16,8 +16,8 @@ def main(ctx):
     tasks, methods, df = dpl_grid(ctx)
     rows, stats_at = [], {}
     if not df.empty:
-        g = regret_on_grid(df, [0.5, 1.0], axis="fraction",
-                           total_budget=None)  # fraction of each run's own total budget
+        budgets = {(t.benchmark, t.name): ctx.scale.budget_full_evals * t.n_epochs for t in tasks}
+        g = regret_on_grid(df, [0.5, 1.0], axis="fraction", total_budget=budgets)  # fraction of the run budget
         for frac in (0.5, 1.0):
             try:
                 s = rank_stats(score_matrix(g, frac))

@@ -304,3 +304,11 @@ def test_objective_comparison_and_cross_architecture():
     ca = ag.cross_architecture(pd.DataFrame(rows)).set_index("arch")
     assert ca.loc["mlp", "spearman"] == pytest.approx(1.0) and ca.loc["pooled", "n"] == 20
     assert ca.loc["pooled", "spearman"] == pytest.approx(1.0)
+
+
+def test_fraction_axis_with_per_task_budget(results):
+    _, df = results
+    g = regret.regret_on_grid(df, [0.5], axis="fraction", total_budget={("synthetic", t): 60 for t in ("t0", "t1", "t2")})
+    r = df[(df.task == "t0") & (df.method == "random_search") & (df.seed == 0)]
+    exp = r[r.budget_used <= 30].normalized_regret.iloc[-1]
+    assert g[(g.task == "t0") & (g.method == "random_search") & (g.seed == 0)].value.iloc[0] == exp
