@@ -1,0 +1,92 @@
+"""Learning-curve prediction quality (DPL Fig. 2 and Fig. 7).
+
+The surrogate is any object with ``fit(configs, epochs, values)`` and ``predict(configs, epochs) -> (mean, std)``
+(the interface of ``lcsim.surrogates``). :func:`predict_from_fraction` builds the observed/predicted table;
+:func:`prediction_quality` and :func:`relative_errors` only need that table, so they are tested without a surrogate.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lcsim.errors import InvalidParameterError
+
+from .stats import correlation
+
+__all__ = ["predict_from_fraction", "prediction_quality", "relative_errors", "slice_data"]
+
+
+def predict_from_fraction(surrogate, task, fractions, *, seed_index: int = 0, max_configs: int | None = None,
+                          rng=None) -> pd.DataFrame:
+    """For each fraction f, fit on every config's curve up to ``ceil(f * n_epochs)`` and predict the final value.
+
+    Args:
+        surrogate: object with ``fit(X, epochs, y)`` and ``predict(X, epochs) -> (mean, std)``; X is the configs
+            DataFrame rows, epochs int arrays of shape (n,), y float array of shape (n,).
+        task: the :class:`Task` whose curves are cut.
+        fractions: observed fractions in (0, 1).
+
+    Returns:
+        frame with columns fraction, config_id, observed (true final value), predicted, std.
+    """
+    obj = task.served_objective()[:, seed_index, :]  # (n_cfg, n_epoch)
+    ids = np.arange(task.n_configs)
+    if max_configs is not None and max_configs < ids.size:
+        if rng is None:
+            raise InvalidParameterError("predict_from_fraction: give rng when subsampling configs.")
+        ids = np.sort(rng.choice(ids, max_configs, replace=False))
+    rows = []
+    for f in fractions:
+        if not 0 < f < 1:
+            raise InvalidParameterError(f"fractions must lie in (0, 1); got {f}.")
+        cut = max(1, int(np.ceil(f * task.n_epochs)))
+        ep = np.tile(np.arange(1, cut + 1), ids.size)
+        cfg = np.repeat(ids, cut)
+        surrogate.fit(task.configs.iloc[cfg].reset_index(drop=True), ep, obj[cfg, ep - 1])
+        mean, std = surrogate.predict(task.configs.iloc[ids].reset_index(drop=True),
+                                      np.full(ids.size, task.n_epochs))
+        rows.append(pd.DataFrame({"fraction": f, "config_id": ids, "observed": obj[ids, -1],
+                                  "predicted": np.asarray(mean, float), "std": np.asarray(std, float)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def prediction_quality(pred: pd.DataFrame, by=("fraction",)) -> pd.DataFrame:
+    """Spearman and Pearson correlation of predicted vs observed final values per group (DPL Fig. 2).
+
+    Returns:
+        frame with the ``by`` columns, spearman, spearman_p, pearson, pearson_p, n.
+    """
+    rows = []
+    for key, g in pred.groupby(list(by), sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        rs, ps, n = correlation(g["observed"], g["predicted"], "spearman")
+        rp, pp, _ = correlation(g["observed"], g["predicted"], "pearson")
+        rows.append({**dict(zip(by, key)), "spearman": rs, "spearman_p": ps, "pearson": rp, "pearson_p": pp,
+                     "n": n})
+    return pd.DataFrame(rows)
+
+
+def relative_errors(pred: pd.DataFrame) -> pd.DataFrame:
+    """Absolute relative error ``|predicted - observed| / |observed|`` per row (DPL Fig. 7); zero targets dropped."""
+    obs = pred["observed"].to_numpy(float)
+    ok = np.abs(obs) > 0
+    out = pred.loc[ok].copy()
+    out["abs_rel_error"] = np.abs(out["predicted"].to_numpy(float) - obs[ok]) / np.abs(obs[ok])
+    return out
+
+
+def slice_data(surrogate, base_config: pd.Series, param: str, values, epochs) -> pd.DataFrame:
+    """DPL Fig. 1: surrogate mean and std along a 1-D slice of ``param`` at each budget in ``epochs``.
+
+    Returns:
+        frame with columns ``param``, epoch, mean, std.
+    """
+    values = np.asarray(values)
+    rows = []
+    for e in epochs:
+        X = pd.DataFrame([base_config] * values.size).reset_index(drop=True)
+        X[param] = values
+        mean, std = surrogate.predict(X, np.full(values.size, int(e)))
+        rows.append(pd.DataFrame({param: values, "epoch": int(e), "mean": np.asarray(mean, float),
+                                  "std": np.asarray(std, float)}))
+    return pd.concat(rows, ignore_index=True)

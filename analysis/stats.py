@@ -1,0 +1,146 @@
+"""Statistical tests used by the paper figures: correlations with p-values, Mann-Whitney U with Benjamini-Hochberg
+correction (FGHPO Tables 1-2 win/tie/loss), and the Friedman test (DPL Fig. 4).
+
+Every test is computed by scipy; this module only validates input, drops non-finite pairs and shapes the output.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+from lcsim.errors import InvalidParameterError, check_choice, check_float
+
+__all__ = ["correlation", "benjamini_hochberg", "mann_whitney_bh", "win_tie_loss", "friedman"]
+
+
+def _pairs(x, y, name: str):
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    if x.shape != y.shape:
+        raise InvalidParameterError(f"{name}: x and y must have the same length; got {x.size} and {y.size}.")
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3:
+        raise InvalidParameterError(f"{name}: need at least 3 finite (x, y) pairs; got {int(ok.sum())}.")
+    return x[ok], y[ok]
+
+
+def correlation(x, y, method: str = "spearman") -> tuple[float, float, int]:
+    """Rank (Spearman) or linear (Pearson) correlation of the finite pairs of ``x`` and ``y``.
+
+    Args:
+        x, y: 1-D arrays of shape (n,). Pairs with a non-finite member are dropped.
+        method: ``"spearman"`` or ``"pearson"``.
+
+    Returns:
+        (r, p, n): coefficient, two-sided p-value (scipy), number of pairs used.
+    """
+    check_choice("correlation", "method", method, ("spearman", "pearson"))
+    x, y = _pairs(x, y, "correlation")
+    res = _st.spearmanr(x, y) if method == "spearman" else _st.pearsonr(x, y)
+    return float(res.statistic), float(res.pvalue), int(x.size)
+
+
+def benjamini_hochberg(p) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (step-up; Benjamini & Hochberg 1995).
+
+    ``q_(i) = min_{j >= i} min(1, m * p_(j) / j)`` over the p-values sorted ascending. NaN p-values are kept as NaN
+    and not counted in ``m``.
+
+    Args:
+        p: array of shape (m,).
+
+    Returns:
+        array of shape (m,) of adjusted p-values, in the input order.
+    """
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if np.any((p[ok] < 0) | (p[ok] > 1)):
+        raise InvalidParameterError("benjamini_hochberg: p-values must lie in [0, 1].")
+    pv = p[ok]
+    m = pv.size
+    if m == 0:
+        return out
+    order = np.argsort(pv)
+    ranked = pv[order] * m / np.arange(1, m + 1)
+    q = np.minimum.accumulate(ranked[::-1])[::-1]
+    adj = np.empty(m)
+    adj[order] = np.minimum(q, 1.0)
+    out[ok] = adj
+    return out
+
+
+def mann_whitney_bh(df: pd.DataFrame, *, group: str, method: str, value: str, reference: str,
+                    minimize: bool = True, alpha: float = 0.05) -> pd.DataFrame:
+    """Per group (e.g. task), two-sided Mann-Whitney U of each method against ``reference``, BH-corrected.
+
+    The correction runs over all (group, method) comparisons at once. A comparison is a *win* for the method when
+    the adjusted p-value is below ``alpha`` and its median is better than the reference's, a *loss* when significant
+    and worse, else a *tie*.
+
+    Args:
+        df: tidy frame with one row per repetition (e.g. seed): columns ``group``, ``method``, ``value``.
+        reference: the method every other method is compared with.
+        minimize: whether smaller ``value`` is better.
+
+    Returns:
+        frame with columns group, method, reference, n, n_ref, median, median_ref, U, p, p_bh, outcome.
+    """
+    check_float("mann_whitney_bh", "alpha", alpha, 0, 1, closed="neither")
+    for c in (group, method, value):
+        if c not in df.columns:
+            raise InvalidParameterError(f"mann_whitney_bh: column {c!r} missing; columns are {list(df.columns)}.")
+    if reference not in set(df[method]):
+        raise InvalidParameterError(f"mann_whitney_bh: reference {reference!r} not among methods "
+                                    f"{sorted(set(df[method]))}.")
+    rows = []
+    for g, sub in df.groupby(group, sort=True):
+        ref = sub.loc[sub[method] == reference, value].to_numpy(dtype=float)
+        ref = ref[np.isfinite(ref)]
+        for m, s in sub.groupby(method, sort=True):
+            if m == reference:
+                continue
+            x = s[value].to_numpy(dtype=float)
+            x = x[np.isfinite(x)]
+            if x.size == 0 or ref.size == 0:
+                u, p = np.nan, np.nan
+            else:
+                r = _st.mannwhitneyu(x, ref, alternative="two-sided")
+                u, p = float(r.statistic), float(r.pvalue)
+            rows.append({group: g, method: m, "reference": reference, "n": x.size, "n_ref": ref.size,
+                         "median": float(np.median(x)) if x.size else np.nan,
+                         "median_ref": float(np.median(ref)) if ref.size else np.nan, "U": u, "p": p})
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out["p_bh"] = benjamini_hochberg(out["p"].to_numpy())
+    better = (out["median"] < out["median_ref"]) if minimize else (out["median"] > out["median_ref"])
+    sig = out["p_bh"] < alpha
+    out["outcome"] = np.where(sig & better, "win", np.where(sig & ~better, "loss", "tie"))
+    return out
+
+
+def win_tie_loss(tests: pd.DataFrame, method: str = "method") -> pd.DataFrame:
+    """Count wins, ties and losses per method from :func:`mann_whitney_bh` output (FGHPO Tables 1-2 layout)."""
+    t = tests.groupby(method)["outcome"].value_counts().unstack(fill_value=0)
+    for c in ("win", "tie", "loss"):
+        if c not in t.columns:
+            t[c] = 0
+    return t[["win", "tie", "loss"]].reset_index()
+
+
+def friedman(matrix) -> tuple[float, float]:
+    """Friedman test over a (n_blocks, n_methods) matrix of scores (e.g. tasks x methods); scipy's statistic.
+
+    Returns:
+        (statistic, p-value).
+    """
+    a = np.asarray(matrix, dtype=float)
+    if a.ndim != 2 or a.shape[1] < 3 or a.shape[0] < 2:
+        raise InvalidParameterError(f"friedman: need a 2-D matrix with >= 2 blocks and >= 3 methods; got shape "
+                                    f"{a.shape}.")
+    if not np.all(np.isfinite(a)):
+        raise InvalidParameterError("friedman: matrix contains non-finite values; drop or impute them first.")
+    r = _st.friedmanchisquare(*a.T)
+    return float(r.statistic), float(r.pvalue)

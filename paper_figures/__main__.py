@@ -1,0 +1,53 @@
+"""``python -m paper_figures [--only NAME ...] [--scale tiny|small|full] [--out DIR] [--force]``.
+
+Runs each figure script, skipping scripts whose outputs exist for the same scale and are complete (resume; a CSV
+that records skipped pieces is redone, so figures fill in as methods and loaders land; ``--force`` redoes all).
+Replay cells are cached under ``OUT/cells`` so an interrupted run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+from . import SCRIPTS
+from ._common import SCALES, Context, get_scale, read_csv
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m paper_figures", description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="*", default=None, help=f"scripts to run; default all of {list(SCRIPTS)}")
+    ap.add_argument("--scale", default="small", choices=sorted(SCALES), help="tiny is for tests")
+    ap.add_argument("--out", default="paper_figures_out", help="output folder (default ./paper_figures_out)")
+    ap.add_argument("--force", action="store_true", help="recompute scripts whose outputs exist")
+    a = ap.parse_args(argv)
+    names = a.only or list(SCRIPTS)
+    bad = [n for n in names if n not in SCRIPTS]
+    if bad:
+        from lcsim.errors import unknown_name
+
+        print(unknown_name("figure", bad[0], SCRIPTS), file=sys.stderr)
+        return 2
+    scale = get_scale(a.scale)
+    out = Path(a.out) / scale.name
+    for i, name in enumerate(names, 1):
+        done = out / f"{name}.csv"
+        if done.exists() and not a.force:
+            _, meta = read_csv(done)
+            if not meta.get("skipped"):
+                print(f"[{i}/{len(names)}] {name}: exists, skipped (use --force to redo) -> {done}")
+                continue
+            print(f"[{i}/{len(names)}] {name}: re-running, {len(meta['skipped'])} piece(s) were missing last time "
+                  "(cached replay cells are reused)")
+        t0 = time.perf_counter()
+        print(f"[{i}/{len(names)}] {name} ...", flush=True)
+        mod = importlib.import_module(f"paper_figures.{name}")
+        mod.main(Context(scale, out))
+        print(f"[{i}/{len(names)}] {name} done in {time.perf_counter() - t0:.1f}s -> {done}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
