@@ -91,6 +91,16 @@ def load_tasks(ctx: Context, benchmarks=None) -> list:
     return tasks
 
 
+def method_params(ctx: Context, name: str) -> dict:
+    """Method parameters for a scale: the papers' defaults, except at ``tiny`` (tests), where each method's small
+    contract settings (``lcsim.testing.optimizer_contract.fast_params``) keep the plumbing tests fast."""
+    if ctx.scale.name != "tiny":
+        return {}
+    from lcsim.testing.optimizer_contract import fast_params
+
+    return fast_params(name)
+
+
 def available_methods(ctx: Context, names, task) -> list:
     """The subset of ``names`` that the optimizer registry can build for ``task``."""
     from lcsim.optimizers import make_optimizer
@@ -99,7 +109,7 @@ def available_methods(ctx: Context, names, task) -> list:
     ok = []
     for m in names:
         try:
-            make_optimizer(m, problem_for(task), 0)
+            make_optimizer(m, problem_for(task), 0, method_params(ctx, m))
             ok.append(m)
         except Exception as exc:  # noqa: BLE001
             ctx.skip(f"method={m}", f"{type(exc).__name__}: {exc}")
@@ -124,7 +134,7 @@ def run_grid(ctx: Context, tasks, methods, *, charge_overhead: bool = False) -> 
             frames.append(pd.read_parquet(f))
             continue
         seed = int_seed(derive(ROOT_SEED, task.key, m, s))
-        opt = make_optimizer(m, problem_for(task), seed)
+        opt = make_optimizer(m, problem_for(task), seed, method_params(ctx, m))
         res = run(task, opt, Budget.full_evaluations(task, ctx.scale.budget_full_evals), seed=seed, method=m,
                   charge_overhead=charge_overhead)
         df = res.table.assign(seed=s)  # grid seed index (the run seed is derived from it)

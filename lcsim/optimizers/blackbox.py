@@ -304,6 +304,8 @@ class TuRBO(BlackBox):
     out of the GP and the trust region.
     """
 
+    #: a GP refit per suggestion (tens of seconds per run): not in the CLI's default quick comparison
+    slow = True
     name = "turbo"
 
     def __init__(self, problem: Problem, seed, n_evals: int = 50, n_init: int | None = None,

@@ -77,6 +77,8 @@ class DPL(Optimizer):
     """
 
     name = "dpl"
+    #: not in the CLI's default quick comparison (about 0.3 s per one-epoch step on one core); run it by name
+    slow = True
 
     @classmethod
     def contract_params(cls) -> dict:

@@ -81,6 +81,9 @@ def _methods(args) -> dict[str, tuple[str, dict]]:
 
     if args.methods is None:
         names = [m for m in METHODS if not getattr(method_class(m), "slow", False)]
+        slow = [m for m in METHODS if m not in names]
+        if slow:
+            print(f"Not in the quick default (slow; name them with --methods): {', '.join(slow)}")
         items = [(m, m) for m in names]
     else:
         items = []
