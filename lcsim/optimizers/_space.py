@@ -92,7 +92,7 @@ class SpaceCodec:
                 elif self.kind == "kde":
                     k = int(np.rint(v * (n - 1)))
                 else:
-                    k = int(np.floor(v * n))
+                    k = int(np.floor(v * n + 1e-9))
                 cfg[hp.name] = seq[min(max(k, 0), n - 1)]
             else:
                 v = min(max(v, 0.0), 1.0)
