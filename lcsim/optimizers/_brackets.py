@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Rung", "Bracket", "int_log", "hyperband_brackets", "successive_halving_rungs"]
+__all__ = ["Rung", "Bracket", "int_log", "hyperband_brackets", "successive_halving_rungs",
+           "min_epoch_for_brackets"]
 
 
 @dataclass(frozen=True)
@@ -58,3 +59,10 @@ def hyperband_brackets(min_epoch: int, max_epoch: int, eta: int = 3) -> list[Bra
         n = int(math.ceil((s_max + 1) / (s + 1) * eta ** s - 1e-9))
         out.append(Bracket(s, _rungs(n, s, min_epoch, max_epoch, eta)))
     return out
+
+
+def min_epoch_for_brackets(max_epoch: int, eta: int = 3, n_brackets: int = 4) -> int:
+    """The DPL paper's rule for curves of different lengths (PD1, appendix C): the largest minimal fidelity that
+    still allows ``n_brackets`` Hyperband brackets, ``floor(max_epoch / eta**(n_brackets - 1))``, or 1 where fewer
+    brackets are possible."""
+    return max(1, int(math.floor(max_epoch / eta ** (n_brackets - 1) + 1e-9)))

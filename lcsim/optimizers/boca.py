@@ -187,6 +187,14 @@ class BOCA(Optimizer):
         x = self.codec.encode([cfg])[0]
         return self._job(("cfg", self.new_key()), x, epoch, config=cfg, info={"init": True})
 
+    def _random_vectors(self, n: int) -> np.ndarray:
+        """``n`` uniform points of the unit cube, categorical dimensions snapped to their codes ``k / n_k``."""
+        v = self.rng.uniform(0.0, 1.0, size=(n, self.d))
+        nc = self.codec.n_choices
+        for j in np.flatnonzero(nc > 0):
+            v[:, j] = np.floor(v[:, j] * nc[j]) / nc[j]
+        return v
+
     def new_key(self) -> int:
         """A fresh key for a configuration proposed on a non-tabular task."""
         return len(self._trial_of)
@@ -208,8 +216,8 @@ class BOCA(Optimizer):
             keys = [int(k) for k in keys]
             cfgs = None
         else:
-            cfgs = [self.sample_config() for _ in range(self.n_acq_samples)]
-            new = self.codec.encode(cfgs) if cfgs else np.zeros((0, self.d))
+            new = self._random_vectors(self.n_acq_samples)
+            cfgs = list(range(len(new)))
             old = [(k, t) for k, t in self._trial_of.items() if self.paid.get(t, 0) < hi and t not in self.running]
             keys = [("new", i) for i in range(len(cfgs))] + [k for k, _ in old]
             xs = np.vstack([new] + [self._vec_of[t][None, :] for _, t in old])
@@ -239,8 +247,8 @@ class BOCA(Optimizer):
             self.n_low_fidelity += 1
         key = keys[i]
         if cfgs is not None and isinstance(key, tuple) and key[0] == "new":
-            cfg = cfgs[key[1]]
-            return self._job(("cfg", self.new_key()), x, epoch, config=cfg)
+            cfg = self.codec.decode(x)
+            return self._job(("cfg", self.new_key()), self.codec.encode([cfg])[0], epoch, config=cfg)
         if self._cand is not None and key not in self._trial_of:
             return self._job(key, x, epoch, config_id=key)
         return self._job(key, x, epoch)
@@ -275,11 +283,11 @@ class BOCA(Optimizer):
         self._n_since_tune += 1
         tune = self._kernel is None or self._n_since_tune >= self.build_new_model_every
         if tune:
-            kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.full(self.d + 1, 0.5), (1e-2, 1e2))
-                      + WhiteKernel(1e-3, (1e-8, 1e0)))
+            kernel = (ConstantKernel(1.0, (1e-2, 1e2)) * RBF(np.full(self.d + 1, 0.5), (1e-2, 1e1))
+                      + WhiteKernel(1e-3, (1e-6, 1e0)))
             if self._kernel is not None:
                 kernel = self._kernel
-            gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=1,
+            gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=1, optimizer=_lbfgs,
                                           random_state=np.random.RandomState(self._seed_int % (2**32 - 1)))
             self._n_since_tune = 0
         else:
@@ -304,6 +312,14 @@ class BOCA(Optimizer):
         v = _solve_lower(gp.L_, K_trans.T)
         var = gp.kernel_.k1.diag(Z) - np.einsum("ij,ij->j", v, v)
         return mean, np.sqrt(np.clip(var, 1e-12, None))
+
+
+def _lbfgs(obj_func, initial_theta, bounds):
+    """Marginal-likelihood maximisation for scikit-learn's GP: L-BFGS-B capped at 100 iterations."""
+    from scipy.optimize import minimize
+
+    res = minimize(obj_func, initial_theta, method="L-BFGS-B", jac=True, bounds=bounds, options={"maxiter": 100})
+    return res.x, res.fun
 
 
 def _solve_lower(L: np.ndarray, B: np.ndarray) -> np.ndarray:
