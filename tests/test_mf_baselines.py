@@ -69,9 +69,9 @@ def test_runs_deterministic_within_budget(synth, name, n_workers):
 
 @pytest.mark.parametrize("name", METHODS)
 def test_seed_changes_run_and_diverged_runs_are_handled(name):
-    task = synthetic_task(n_configs=40, n_epochs=9, seed=5, diverged_share=0.4)
-    _, a = _run(task, name, 1, 2, 45)
-    _, b = _run(task, name, 2, 2, 45)
+    task = synthetic_task(n_configs=40, n_epochs=9, seed=5, diverged_share=0.5)
+    _, a = _run(task, name, 1, 2, 81)
+    _, b = _run(task, name, 2, 2, 81)
     assert not a[["config_id", "epoch"]].equals(b[["config_id", "epoch"]])
     assert a["diverged"].any()
     assert np.isfinite(a["objective"]).all()

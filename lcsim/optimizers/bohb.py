@@ -1,7 +1,8 @@
 """BOHB: Hyperband with a TPE-style kernel density model per budget (Falkner et al. 2018, Algorithm 2).
 
-The bracket schedule, synchronous successive halving and promotion are :class:`~lcsim.optimizers.hyperband.Hyperband`
-(the DPL paper ran HpBandSter 0.7.4's Hyperband and BOHB on one code base, appendix C). Only the choice of new
+Synchronous successive halving and promotion are :class:`~lcsim.optimizers.hyperband.Hyperband`'s; the bracket sizes
+are HpBandSter 0.7.4's (:func:`~lcsim.optimizers._brackets.hpbandster_brackets`, ``n_0 = floor(S / (s + 1)) eta^s``;
+the DPL paper ran HpBandSter's Hyperband and BOHB, appendix C). Only the choice of new
 configurations differs and follows HpBandSter's ``config_generators/bohb.py``:
 
 * every finished job adds ``(x, loss)`` to the observations of its budget (epoch), unless a model already exists for a
@@ -34,6 +35,7 @@ import scipy.stats as sps
 
 from ..errors import check_float, check_int
 from ._base import Job, Observation, Problem
+from ._brackets import hpbandster_brackets
 from ._space import SpaceCodec
 from .hyperband import Hyperband, _BracketRun
 
@@ -119,6 +121,10 @@ class BOHB(Hyperband):
         self.kde_models: dict[int, tuple[ProductKDE, ProductKDE]] = {}
         self.n_model_picks = 0
         self._cand_vectors = self.codec.encode(problem.candidates) if problem.is_tabular else None
+
+    def _schedule(self):
+        """HpBandSter's brackets (``n_0 = floor(S / (s + 1)) * eta**s``), the code base the DPL paper ran."""
+        return hpbandster_brackets(self.problem.min_epoch, self.problem.max_epoch, self.eta)[1]
 
     def params(self) -> dict:
         return {**super().params(), "min_points_in_model": self.min_points_in_model,

@@ -30,38 +30,22 @@ actually served. Diverged runs keep the served (worst) value as fitness, so they
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import check_choice, check_float, check_int
 from ._base import Job, Observation, Optimizer, Problem
-from ._brackets import Bracket, Rung, int_log
+from ._brackets import Bracket, hpbandster_brackets
 from ._space import SpaceCodec
 
 __all__ = ["DEHB", "dehb_brackets", "mutation_rand1", "crossover_bin", "boundary_fix"]
 
 
 def dehb_brackets(min_epoch: int, max_epoch: int, eta: int = 3) -> tuple[list[int], list[Bracket]]:
-    """DEHB's fidelity levels and brackets (reference ``_get_next_iteration``), most exploratory first.
-
-    Returns:
-        (epochs of the ``S = s_max + 1`` fidelity levels, brackets ``s = s_max .. 0``).
-    """
-    s_max = int_log(max_epoch / min_epoch, eta)
-    S = s_max + 1
-    levels = []
-    for k in range(S):
-        e = max_epoch if k == s_max else int(round(max_epoch * float(eta) ** (k - s_max)))
-        levels.append(min(max(e, min_epoch), max_epoch))
-    brackets = []
-    for s in range(s_max, -1, -1):
-        n0 = (S // (s + 1)) * eta ** s
-        rungs = tuple(Rung(max(int(math.floor(n0 * float(eta) ** (-i) + 1e-9)), 1), levels[s_max - s + i])
-                      for i in range(s + 1))
-        brackets.append(Bracket(s, rungs))
-    return levels, brackets
+    """DEHB's fidelity levels and brackets (reference ``_get_next_iteration``): HpBandSter's schedule,
+    :func:`~lcsim.optimizers._brackets.hpbandster_brackets`."""
+    return hpbandster_brackets(min_epoch, max_epoch, eta)
 
 
 def mutation_rand1(r1: np.ndarray, r2: np.ndarray, r3: np.ndarray, factor: float) -> np.ndarray:
