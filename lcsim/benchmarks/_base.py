@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
 
-from ..errors import BudgetError, DataFormatError, unknown_name
+from ..errors import BudgetError, DataFormatError, check_choice, unknown_name
 
 __all__ = ["Metric", "Task", "Oracle", "FORMAT_VERSION", "write_atomic"]
 
@@ -283,8 +283,15 @@ class Task:
                 f"metrics={list(self.metrics)}, objective={self.objective!r}, version={self.version!r})")
 
     # ------------------------------------------------------------------ storage
-    def to_bytes(self) -> bytes:
-        """Serialize to lcsim's binary task format (an ``.npz`` with a JSON header)."""
+    def to_bytes(self, dtype: str = "float32") -> bytes:
+        """Serialize to lcsim's binary task format (an ``.npz`` with a JSON header).
+
+        Args:
+            dtype: storage type of ``curves`` and ``epoch_cost``: ``"float32"`` (default: the parsed-task cache and the
+                embedded files; about 7 significant digits, more than any source's curves carry) or ``"float64"``
+                (exact round trip of float64 values).
+        """
+        check_choice("Task.save", "dtype", dtype, ("float64", "float32"))
         header = {
             "format_version": FORMAT_VERSION,
             "benchmark": self.benchmark,
@@ -301,13 +308,13 @@ class Task:
         arrays = {f"cfg_{i}": self.configs[c].to_numpy() for i, c in enumerate(self.configs.columns)}
         buf = io.BytesIO()
         np.savez_compressed(buf, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
-                            curves=self.curves.astype(np.float32), epoch_cost=self.epoch_cost.astype(np.float32),
+                            curves=self.curves.astype(dtype), epoch_cost=self.epoch_cost.astype(dtype),
                             diverged=self.diverged, fidelities=self.fidelities, **arrays)
         return buf.getvalue()
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the task atomically to ``path`` (``.npz``)."""
-        write_atomic(path, self.to_bytes())
+    def save(self, path: str | os.PathLike, dtype: str = "float32") -> Path:
+        """Write the task atomically to ``path`` (``.npz``); ``dtype`` as in :meth:`to_bytes`."""
+        write_atomic(path, self.to_bytes(dtype))
         return Path(path)
 
     @classmethod

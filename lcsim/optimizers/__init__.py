@@ -18,6 +18,7 @@ METHODS: dict[str, str] = {
     "random_search": "lcsim.optimizers.random_search:RandomSearch",
     "successive_halving": "lcsim.optimizers.hyperband:SuccessiveHalving",
     "hyperband": "lcsim.optimizers.hyperband:Hyperband",
+    "asha": "lcsim.optimizers.asha:ASHA",
     "bohb": "lcsim.optimizers.bohb:BOHB",
     "dehb": "lcsim.optimizers.dehb:DEHB",
     "smac": "lcsim.optimizers.smac:SMAC",

@@ -15,6 +15,7 @@ added to the simulated clock only when ``charge_overhead=True`` (DPL Fig. 5), ne
 from __future__ import annotations
 
 import heapq
+import math
 import json
 import time
 from dataclasses import dataclass
@@ -51,33 +52,101 @@ class Budget:
 
 @dataclass
 class ReplayResult:
-    """A finished run: the tidy table plus what produced it."""
+    """A finished run: the tidy table plus what produced it.
+
+    Attributes:
+        table: one row per paid (trial, epoch) in simulated-time order (see :func:`run`).
+        task, method, seed, budget: what was run.
+        overhead_s: total measured wall time of every ``ask``/``tell`` call (including asks that returned ``None``,
+            which the per-row ``overhead_s`` column cannot attribute to a job).
+        n_asks, n_tells: number of ``ask`` calls and of observations told.
+        sim_time: simulated time at which the run ended.
+    """
 
     table: pd.DataFrame
     task: Task
     method: str
     seed: int
     budget: Budget
+    overhead_s: float = 0.0
+    n_asks: int = 0
+    n_tells: int = 0
+    sim_time: float = 0.0
 
 
 class _PaidLedger:
-    """Per-trial record of paid epochs; the only path from the curve source to the method."""
+    """Per-trial record of paid epochs; the only path from the curve source to the method.
 
-    def __init__(self, task: Task):
+    ``paid[t]`` is the number of epochs of trial ``t`` whose training has *completed* on the simulated clock.
+    Every read goes through :meth:`reveal` (one run of epochs) or :meth:`reveal_points` (vectorized), which raise
+    :class:`~lcsim.errors.LookAheadError` on any epoch beyond ``paid``.
+    """
+
+    def __init__(self, task: Task, replica: int):
         self.task = task
+        self.replica = int(replica)
         self.paid: dict[int, int] = {}
         self.config_of: dict[int, int] = {}
+        self.diverged: dict[int, bool] = {}
 
-    def reveal(self, trial_id: int, first: int, last: int, seed_index: int) -> dict:
+    def reveal(self, trial_id: int, first: int, last: int) -> dict:
+        """Values of epochs ``first..last`` of ``trial_id`` (see :meth:`Task.lookup`)."""
         if last > self.paid.get(trial_id, 0):
             raise LookAheadError(f"Trial {trial_id}: read of epoch {last} but only {self.paid.get(trial_id, 0)} paid.")
-        return self.task.lookup(self.config_of[trial_id], seed_index, first, last)
+        return self.task.lookup(self.config_of[trial_id], self.replica, first, last)
+
+    def reveal_points(self, trial_ids: np.ndarray, epochs: np.ndarray) -> np.ndarray:
+        """Served objective at (trial, epoch) pairs, shape (n,); vectorized, with the same paid-epoch check."""
+        trial_ids = np.asarray(trial_ids, dtype=np.int64)
+        epochs = np.asarray(epochs, dtype=np.int64)
+        size = max(self.config_of, default=-1) + 1
+        cfg_of = np.full(size + 1, -1, dtype=np.int64)  # last slot: unknown trials
+        paid_of = np.zeros(size + 1, dtype=np.int64)
+        if size:
+            keys = np.fromiter(self.config_of.keys(), dtype=np.int64, count=len(self.config_of))
+            cfg_of[keys] = np.fromiter(self.config_of.values(), dtype=np.int64, count=len(keys))
+            paid_of[keys] = [self.paid.get(int(t), 0) for t in keys]
+        idx = np.where((trial_ids >= 0) & (trial_ids < size), trial_ids, size)
+        cfg = cfg_of[idx]
+        bad = (cfg < 0) | (epochs < 1) | (epochs > paid_of[idx])
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise LookAheadError(f"Trial {int(trial_ids[i])}: read of epoch {int(epochs[i])} beyond what was paid.")
+        served = self.task.served_objective()
+        n_seed, n_epoch = served.shape[1], served.shape[2]
+        flat = (cfg * n_seed + self.replica) * n_epoch + (epochs - 1)
+        return np.take(served.reshape(-1), flat)
 
 
 def problem_for(task: Task, n_workers: int = 1, min_epoch: int = 1) -> Problem:
-    """The :class:`Problem` a method sees for ``task``: space, fidelities, direction, candidate pool."""
+    """The :class:`Problem` a method sees for ``task``: space, fidelities, direction, candidate pool.
+
+    Tabular tasks expose their configuration frame as ``candidates``. A method that proposes continuous
+    configurations (``Job.config``) is served the nearest candidate row (:meth:`Problem.nearest_candidate`:
+    Euclidean distance in the unit-hypercube encoding of :func:`~lcsim.optimizers.encode_configs`, log scales
+    where the space declares them, ties to the lowest row, rows already used by other trials excluded while unused
+    rows remain); the observation's ``config_id`` says which row was served.
+
+    On a surrogate task (:class:`~lcsim.benchmarks.surrogate.SurrogateTask`) ``candidates`` is ``None``: methods
+    propose configurations and the surrogate evaluates each one directly.
+    """
+    surrogate = bool(getattr(task, "accepts_configs", False))
     return Problem(space=task.space, min_epoch=min_epoch, max_epoch=task.n_epochs, minimize=task.minimize,
-                   candidates=task.configs, n_workers=n_workers, objective=task.objective)
+                   candidates=None if surrogate else task.configs, n_workers=n_workers, objective=task.objective)
+
+
+@dataclass
+class _Running:
+    """A job on a worker: epochs ``done+1..target`` finish at ``ends`` (absolute simulated times)."""
+
+    job: Job
+    worker: int
+    cid: int
+    done: int
+    target: int
+    ends: np.ndarray
+    cost: np.ndarray
+    ask_s: float
 
 
 def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1, seed: int = 0,
@@ -85,15 +154,25 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
         max_jobs: int = 10_000_000) -> ReplayResult:
     """Replay ``optimizer`` on ``task`` until ``budget`` is spent or the method stops.
 
+    The loop: while a worker is free (and budget remains), ``ask``; a job for trial ``t`` up to epoch ``e`` occupies
+    one worker from the current simulated time ``now`` for the recorded cost of epochs ``paid[t]+1..e``
+    (``task.epoch_cost``, seconds or units); asking ``e <= paid[t]`` is free and returns at once. When no worker is
+    free (or the method has nothing to start), the earliest finishing job (heap key ``(finish, counter)``) is
+    completed: the clock moves to its finish time, its epochs become paid, and the method is told. The method stops
+    the run by returning ``None`` with nothing running.
+
     Args:
         task: the curves to serve.
         optimizer: an ask/tell method built for ``problem_for(task, n_workers)``.
-        budget: total epochs (clipped: the last job is cut to fit, so the budget is never exceeded) or simulated
-            seconds (jobs finishing after the limit are not revealed).
+        budget: total epochs (the job that reaches the limit is cut to fit, so the budget is never exceeded; a cut
+            job's epochs are recorded but not told, and the run ends) or simulated seconds (at the limit every
+            running job is stopped: epochs completed by then are recorded, nothing more is told).
         n_workers: simulated parallel workers.
-        seed: run seed; chooses the replica (seed index) of multi-seed tasks, one per run.
+        seed: run seed; chooses the replica (seed index) of multi-seed tasks, one per run, from
+            ``derive(seed, "replica", task.key)`` so every method run with one seed sees the same replica.
         method: name recorded in the table (default ``optimizer.name``).
-        charge_overhead: add measured ask/tell wall time to the simulated clock.
+        charge_overhead: add measured ask/tell wall time to the simulated clock (the method thinks while the
+            workers keep running). With ``False`` wall time never reaches the simulated clock.
         incumbent: which incumbent the ``regret`` column uses: ``"any_epoch"`` (best value observed at any epoch, as
             the DPL authors' code logs; default) or ``"max_budget"`` (best among configurations evaluated at the
             maximum budget, DPL eq. 9 read literally). Both columns are always present.
@@ -102,51 +181,85 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
     Returns:
         ReplayResult whose ``table`` has one row per revealed (trial, epoch), in simulated-time order, with columns
         benchmark, task, version, method, method_params, seed, replica, trial_id, config_id, epoch, objective,
-        diverged, one column per task metric (``m_<name>``), sim_time, cost, worker, overhead_s, budget_used
-        (epochs paid so far), cost_used,
-        incumbent_any, incumbent_max, incumbent_rule, regret, normalized_regret.
+        diverged, sim_time, cost, worker, overhead_s, one column per task metric (``m_<name>``), budget_used
+        (epochs paid so far), cost_used, incumbent_any, incumbent_max, incumbent_rule, regret, normalized_regret.
     """
     n_workers = check_int("run", "n_workers", n_workers, 1)
     check_choice("run", "incumbent", incumbent, INCUMBENT_RULES)
+    max_jobs = check_int("run", "max_jobs", max_jobs, 1)
     if not isinstance(budget, Budget):
         raise InvalidParameterError(f"budget must be an lcsim.replay.Budget; got {budget!r}.")
+    if not isinstance(optimizer, Optimizer):
+        raise InvalidParameterError(f"optimizer must be an lcsim.optimizers.Optimizer; got {type(optimizer)!r}.")
     if budget.unit == "seconds" and task.cost_unit != "seconds":
         raise BudgetError(f"Task {task.key} records no seconds per epoch (cost unit {task.cost_unit!r}); "
                           "give the budget in epochs.")
+    surrogate = bool(getattr(task, "accepts_configs", False))
+    if surrogate:
+        task = task.fresh()  # every run grows its own copy of the pool: runs stay independent and deterministic
     replica = int(make_rng(derive(seed, "replica", task.key)).integers(task.n_seeds))
-    ledger = _PaidLedger(task)
+    ledger = _PaidLedger(task, replica)
     method = method or optimizer.name
     problem = optimizer.problem
     max_epoch = task.n_epochs
+    n_cfg = task.n_configs
+    epoch_cost = task.epoch_cost
+    by_epochs = budget.unit == "epochs"
+    limit = float(budget.amount)
+    obj_index = task.objective_index
 
-    rows: list[tuple] = []
+    chunks: list[tuple] = []     # per finished (or stopped) job: arrays of its newly paid epochs
     heap: list[tuple] = []
     counter = 0
     now = 0.0
-    used = 0.0  # epochs or seconds committed
+    used = 0.0                   # epochs committed (epoch budgets)
     free = list(range(n_workers))[::-1]
-    busy_cfgs: dict[int, int] = {}
-    n_jobs = 0
+    n_jobs = n_asks = n_tells = 0
+    overhead_total = 0.0
     exhausted = False
+    used_cfgs: set[int] = set()
+    running_trials: set[int] = set()
 
     def resolve(job: Job) -> int:
         if job.trial_id in ledger.config_of:
-            return ledger.config_of[job.trial_id]
+            cid = ledger.config_of[job.trial_id]
+            if job.config_id is not None and int(job.config_id) != cid:
+                raise InvalidParameterError(f"{method} resumed trial {job.trial_id} with config_id {job.config_id}, "
+                                            f"but the trial runs config_id {cid}; a new configuration needs a new "
+                                            "trial id.")
+            return cid
         if job.config_id is not None:
             cid = int(job.config_id)
-            if not 0 <= cid < task.n_configs:
-                raise InvalidParameterError(f"{method} asked config_id {cid}; valid rows are 0..{task.n_configs - 1}.")
+            if not 0 <= cid < n_cfg:
+                raise InvalidParameterError(f"{method} asked config_id {cid}; valid rows are 0..{n_cfg - 1}.")
             return cid
         if job.config is None:
             raise InvalidParameterError(f"{method} returned a job with neither config_id nor config: {job}.")
-        return problem.nearest_candidate(job.config, exclude=set(ledger.config_of.values()))
+        if surrogate:
+            return task.add_config(job.config)  # evaluated directly by the surrogate: a new pool row
+        return problem.nearest_candidate(job.config, exclude=used_cfgs)
+
+    def record(r: _Running, upto: int, tell_s: float, got: dict | None = None) -> None:
+        """Store the rows of epochs ``r.done+1..upto`` (already paid); ``got``: that range's values if read."""
+        if upto <= r.done:
+            return
+        if got is None:
+            got = ledger.reveal(r.job.trial_id, r.done + 1, upto)
+        k = upto - r.done
+        raw = got["metrics"][:, obj_index]
+        div = ledger.diverged.get(r.job.trial_id, False) | np.logical_or.accumulate(~np.isfinite(raw))
+        ledger.diverged[r.job.trial_id] = bool(div[-1])
+        chunks.append((r.job.trial_id, r.cid, r.done + 1, k, np.asarray(got["objective"], float), div,
+                       np.asarray(got["metrics"], float), r.ends[:k], r.cost[:k], r.worker, r.ask_s + tell_s))
 
     while True:
-        # fill free workers
+        # ---- fill free workers
         while free and not exhausted:
             t0 = time.perf_counter()
             job = optimizer.ask()
             ask_s = time.perf_counter() - t0
+            n_asks += 1
+            overhead_total += ask_s
             if charge_overhead:
                 now += ask_s
             if job is None:
@@ -154,101 +267,140 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
             n_jobs += 1
             if n_jobs > max_jobs:
                 raise RuntimeError(f"{method} exceeded max_jobs={max_jobs}; it does not seem to terminate.")
+            if not isinstance(job, Job):
+                raise InvalidParameterError(f"{method}.ask() must return an lcsim Job or None; got {job!r}.")
             if not 1 <= job.epoch <= max_epoch:
                 raise BudgetError(f"{method} asked epoch {job.epoch}; valid epochs for {task.key} are 1..{max_epoch}.")
+            if job.trial_id in running_trials:
+                raise RuntimeError(f"{method} asked trial {job.trial_id} while a job of it is still running.")
             cid = resolve(job)
-            ledger.config_of[job.trial_id] = cid
+            if surrogate:
+                epoch_cost, n_cfg = task.epoch_cost, task.n_configs
             done = ledger.paid.get(job.trial_id, 0)
             target = int(job.epoch)
             if target > done:
-                cost = task.epoch_cost[cid, replica, done:target]
-                if budget.unit == "epochs":
-                    room = int(np.floor(budget.amount - used + 1e-9))
+                if by_epochs:
+                    room = math.floor(limit - used + 1e-9)
                     if room <= 0:
                         exhausted = True
                         optimizer.running.discard(job.trial_id)
                         break
-                    if target - done > room:
-                        target = done + room
-                        cost = cost[:room]
+                    target = min(target, done + room)
                     used += target - done
-                    if used >= budget.amount - 1e-9:
+                    if used >= limit - 1e-9:
                         exhausted = True
-                elif now >= budget.amount:
+                elif now >= limit:
                     exhausted = True
                     optimizer.running.discard(job.trial_id)
                     break
-                ends = now + np.cumsum(cost)
+                cost = epoch_cost[cid, replica, done:target]
+                ends = np.cumsum(cost)
+                ends += now
             else:
-                ends = np.array([], dtype=float)
+                cost = ends = np.zeros(0)
+            ledger.config_of[job.trial_id] = cid
+            used_cfgs.add(cid)
             worker = free.pop()
+            running_trials.add(job.trial_id)
             counter += 1
             finish = float(ends[-1]) if len(ends) else now
-            heapq.heappush(heap, (finish, counter, worker, job, done, target, ends, ask_s, cid))
+            heapq.heappush(heap, (finish, counter, _Running(job, worker, cid, done, target, ends, cost, ask_s)))
         if not heap:
             break
-        finish, _, worker, job, done, target, ends, ask_s, cid = heapq.heappop(heap)
-        cut = target < job.epoch  # the epoch budget cut this job short
-        if budget.unit == "seconds" and finish > budget.amount:
-            # reveal only epochs completed within the time limit; the run stops at the limit
-            keep = int(np.searchsorted(ends, budget.amount, side="right"))
-            target, ends, cut = done + keep, ends[:keep], True
-            exhausted, heap = True, []
-            finish = budget.amount
+        finish, _, r = heapq.heappop(heap)
+        if not by_epochs and finish > limit:
+            # time is up: stop every running job at the limit, record what completed by then, tell nothing more
+            now = max(now, limit)
+            stopped = [r] + [e[2] for e in sorted(heap)]
+            heap = []
+            for s in stopped:
+                keep = int(np.searchsorted(s.ends, limit, side="right"))
+                ledger.paid[s.job.trial_id] = s.done + keep
+                record(s, s.done + keep, 0.0)
+                optimizer.running.discard(s.job.trial_id)
+            break
         now = max(now, finish)
-        ledger.paid[job.trial_id] = max(done, target)
-        free.append(worker)
-        tell_s = 0.0
-        if not cut:
-            first = done + 1 if target > done else job.epoch
-            got = ledger.reveal(job.trial_id, first, job.epoch, replica)
-            obs = Observation(trial_id=job.trial_id, config_id=cid, epochs=np.arange(first, job.epoch + 1),
+        running_trials.discard(r.job.trial_id)
+        ledger.paid[r.job.trial_id] = max(r.done, r.target)
+        free.append(r.worker)
+        tell_s, got = 0.0, None
+        if r.target < r.job.epoch:
+            # a job cut by the epoch budget is recorded but not told: the run ends with it
+            optimizer.running.discard(r.job.trial_id)
+        else:
+            first = r.done + 1 if r.target > r.done else r.job.epoch
+            got = ledger.reveal(r.job.trial_id, first, r.job.epoch)
+            obs = Observation(trial_id=r.job.trial_id, config_id=r.cid, epochs=np.arange(first, r.job.epoch + 1),
                               values=np.asarray(got["objective"], dtype=float), diverged=got["diverged"],
-                              cost=float(np.sum(got["cost"])) if target > done else 0.0, metrics=got["metrics"])
+                              cost=float(r.cost.sum()) if len(r.cost) else 0.0, metrics=got["metrics"])
             t0 = time.perf_counter()
-            optimizer.tell(job, obs)
+            optimizer.tell(r.job, obs)
             tell_s = time.perf_counter() - t0
+            n_tells += 1
+            overhead_total += tell_s
             if charge_overhead:
                 now += tell_s
-        else:
-            # a job cut by the budget is recorded but not told: the run ends with it
-            optimizer.running.discard(job.trial_id)
-            got = ledger.reveal(job.trial_id, done + 1, target, replica) if target > done else None
-        if target > done:
-            for i, ep in enumerate(range(done + 1, target + 1)):
-                rows.append((job.trial_id, cid, ep, float(got["objective"][i]), got["diverged"],
-                             got["metrics"][i], float(ends[i]), float(got["cost"][i]), worker,
-                             (ask_s + tell_s) if i == 0 else 0.0))
-        if budget.unit == "seconds" and exhausted:
-            break
+            if first != r.done + 1:
+                got = None
+        record(r, r.target, tell_s, got)
 
-    table = _table(task, rows, method, optimizer, seed, replica, incumbent)
-    return ReplayResult(table, task, method, seed, budget)
+    table = _table(task, chunks, method, optimizer, seed, replica, incumbent)
+    return ReplayResult(table, task, method, seed, budget, overhead_s=overhead_total, n_asks=n_asks,
+                        n_tells=n_tells, sim_time=now)
 
 
-def _table(task: Task, rows, method, optimizer, seed, replica, incumbent_rule) -> pd.DataFrame:
-    cols = ["trial_id", "config_id", "epoch", "objective", "diverged", "_metrics", "sim_time", "cost", "worker",
-            "overhead_s"]
-    df = pd.DataFrame(rows, columns=cols)
-    if len(df):
-        df = df.sort_values("sim_time", kind="stable").reset_index(drop=True)
-        mets = np.stack(df["_metrics"].to_numpy())
-    else:
-        mets = np.zeros((0, len(task.metrics)))
-    df = df.drop(columns="_metrics")
+_ROW_COLS = ["trial_id", "config_id", "epoch", "objective", "diverged", "_metrics", "sim_time", "cost", "worker",
+             "overhead_s"]
+
+
+def _table(task: Task, chunks, method, optimizer, seed, replica, incumbent_rule) -> pd.DataFrame:
+    n_met = len(task.metrics)
+    ks = np.array([c[3] for c in chunks], dtype=np.int64)
+    n = int(ks.sum())
+    starts = np.cumsum(ks) - ks
+    firsts = np.array([c[2] for c in chunks], dtype=np.int64)
+    overhead = np.zeros(n)
+    if n:
+        overhead[starts] = [c[10] for c in chunks]
+
+    def cat(i, empty):
+        return np.concatenate([c[i] for c in chunks]) if chunks else empty
+
+    cols = [np.repeat(np.array([c[0] for c in chunks], dtype=np.int64), ks),
+            np.repeat(np.array([c[1] for c in chunks], dtype=np.int64), ks),
+            np.arange(n, dtype=np.int64) + np.repeat(firsts - starts, ks),
+            cat(4, np.zeros(0)), cat(5, np.zeros(0, bool)), cat(6, np.zeros((0, n_met))), cat(7, np.zeros(0)),
+            cat(8, np.zeros(0)), np.repeat(np.array([c[9] for c in chunks], dtype=np.int64), ks), overhead]
+    # simulated-time order; ties keep the order in which jobs completed (stable sort)
+    order = np.argsort(cols[6], kind="stable")
+    cols = [c[order] for c in cols]
+    n = len(cols[0])
+    data = {"benchmark": np.full(n, task.benchmark, dtype=object), "task": np.full(n, task.name, dtype=object),
+            "version": np.full(n, task.version, dtype=object), "method": np.full(n, method, dtype=object),
+            "method_params": np.full(n, json.dumps(optimizer.params(), sort_keys=True, default=str), dtype=object),
+            "seed": np.full(n, int(seed), dtype=np.int64), "replica": np.full(n, int(replica), dtype=np.int64)}
+    data.update({name: col for name, col in zip(_ROW_COLS, cols) if name != "_metrics"})
+    data["diverged"] = data["diverged"].astype(bool)
     for j, name in enumerate(task.metrics):
-        df[f"m_{name}"] = mets[:, j] if len(mets) else np.array([], dtype=float)
-    df.insert(0, "benchmark", task.benchmark)
-    df.insert(1, "task", task.name)
-    df.insert(2, "version", task.version)
-    df.insert(3, "method", method)
-    df.insert(4, "method_params", json.dumps(optimizer.params(), sort_keys=True, default=str))
-    df.insert(5, "seed", int(seed))
-    df.insert(6, "replica", replica)
-    df["budget_used"] = np.arange(1, len(df) + 1, dtype=float)  # epochs paid by the time of each row
-    df["cost_used"] = np.cumsum(df["cost"].to_numpy(dtype=float))
-    add_incumbents(df, task, incumbent_rule)
-    return df
+        data[f"m_{name}"] = cols[5][:, j]
+    data["budget_used"] = np.arange(1, n + 1, dtype=float)  # epochs paid by the time of each row
+    data["cost_used"] = np.cumsum(data["cost"].astype(float))
+    data.update(_incumbents(data["objective"], data["epoch"], task, incumbent_rule))
+    return pd.DataFrame(data)
+
+
+def _incumbents(objective: np.ndarray, epoch: np.ndarray, task: Task, rule: str) -> dict:
+    sign = 1.0 if task.minimize else -1.0
+    obj = np.asarray(objective, dtype=float) * sign
+    inc_any = np.minimum.accumulate(obj) * sign if len(obj) else obj
+    at_max = np.where(np.asarray(epoch) == task.n_epochs, obj, np.inf)
+    inc_max = np.minimum.accumulate(at_max) * sign if len(obj) else at_max
+    inc_max = np.where(np.isfinite(inc_max), inc_max, np.nan)
+    oracle = task.oracle
+    inc = inc_any if rule == "any_epoch" else np.where(np.isnan(inc_max), oracle.worst, inc_max)
+    return {"incumbent_any": inc_any, "incumbent_max": inc_max,
+            "incumbent_rule": np.full(len(obj), rule, dtype=object), "regret": oracle.regret(inc),
+            "normalized_regret": oracle.normalized_regret(inc)}
 
 
 def add_incumbents(df: pd.DataFrame, task: Task, rule: str = "any_epoch") -> pd.DataFrame:
@@ -258,17 +410,6 @@ def add_incumbents(df: pd.DataFrame, task: Task, rule: str = "any_epoch") -> pd.
     the task's maximum epoch so far (NaN until one exists). ``regret``/``normalized_regret`` use ``rule``; with
     ``max_budget`` and no full evaluation yet, the regret is that of the task's worst final value (normalized 1).
     """
-    sign = 1.0 if task.minimize else -1.0
-    obj = df["objective"].to_numpy(dtype=float) * sign
-    inc_any = np.minimum.accumulate(obj) * sign if len(obj) else obj
-    at_max = np.where(df["epoch"].to_numpy() == task.n_epochs, obj, np.inf)
-    inc_max = np.minimum.accumulate(at_max) * sign if len(obj) else at_max
-    inc_max = np.where(np.isfinite(inc_max), inc_max, np.nan)
-    df["incumbent_any"] = inc_any
-    df["incumbent_max"] = inc_max
-    df["incumbent_rule"] = rule
-    oracle = task.oracle
-    inc = inc_any if rule == "any_epoch" else np.where(np.isnan(inc_max), oracle.worst, inc_max)
-    df["regret"] = oracle.regret(inc)
-    df["normalized_regret"] = oracle.normalized_regret(inc)
+    for k, v in _incumbents(df["objective"].to_numpy(dtype=float), df["epoch"].to_numpy(), task, rule).items():
+        df[k] = v
     return df

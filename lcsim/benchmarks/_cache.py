@@ -1,0 +1,136 @@
+"""Cache of parsed tasks: a source file is parsed once, later loads read lcsim's binary task format.
+
+A cached task lives at ``cache_root()/tasks/<benchmark>/<task>__<options-hash>__<key-hash>.npz`` where the key hashes
+
+* the sha256 checksum of every source file the task was built from,
+* the loader options that change the result (e.g. ``filter="dpl"``, ``n_configs=2000``),
+* the cache layout version :data:`CACHE_VERSION` and the task format version
+  (:data:`lcsim.benchmarks._base.FORMAT_VERSION`).
+
+So a changed source file, a changed option or a new lcsim format never serves a stale task. Files are written
+atomically (temporary file + rename, :func:`~lcsim.benchmarks._base.write_atomic`); an unreadable cache file (truncated,
+foreign) is rebuilt from the sources; a failed build leaves no cache file behind. The cache is never placed inside the
+data root (the data root may be read-only and shared).
+
+Loaders of every benchmark use the one function :func:`cached`::
+
+    task = cached("taskset", name, {"filter": "dpl"}, [json_path], lambda: parse(json_path))
+
+The task returned on a cold build is the one read back from the freshly written file, so a cold and a warm load
+return bit-identical tasks (curves are stored as float32, see :meth:`Task.to_bytes`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+from ..errors import DataFormatError, InvalidParameterError
+from ._base import FORMAT_VERSION, Task, sha256_file
+
+__all__ = ["CACHE_VERSION", "cached", "cache_path", "source_checksum", "clear_memo", "check_options"]
+
+CACHE_VERSION = 1
+
+# in-process memo of file checksums keyed by (path, size, mtime_ns): a warm load of 12 TaskSet files need not
+# re-hash 37 MB in the same process; any change of size or modification time re-hashes.
+_CHECKSUMS: dict[tuple[str, int, int], str] = {}
+
+
+def clear_memo() -> None:
+    """Forget the in-process checksum memo (tests use it to time a fresh-process warm load)."""
+    _CHECKSUMS.clear()
+
+
+def source_checksum(path: str | os.PathLike) -> str:
+    """sha256 of a source file, memoized per (path, size, mtime) within the process."""
+    p = Path(path)
+    st = p.stat()
+    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _CHECKSUMS:
+        _CHECKSUMS[key] = sha256_file(p)
+    return _CHECKSUMS[key]
+
+
+def check_options(owner: str, options: Mapping, valid: Iterable[str]) -> None:
+    """Raise :class:`InvalidParameterError` naming the valid options when ``options`` has an unknown key."""
+    valid = list(valid)
+    unknown = [k for k in options if k not in valid]
+    if unknown:
+        raise InvalidParameterError(f"Unknown option(s) {unknown} for {owner}; valid options: {valid}.")
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name))
+
+
+def _hash(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _check_not_in_data_root(cache: Path) -> None:
+    from . import data_root
+
+    try:
+        data = data_root().resolve()
+    except OSError:  # pragma: no cover - unresolvable data root cannot contain the cache
+        return
+    c = cache.resolve()
+    if c == data or data in c.parents:
+        raise InvalidParameterError(
+            f"The cache directory {c} lies inside the data root {data}; lcsim never writes into the data root. "
+            "Set LCSIM_CACHE to a directory outside it.")
+
+
+def cache_path(benchmark: str, task: str, options: Mapping, sources: Iterable[str | os.PathLike]) -> Path:
+    """Where the cached task for these sources and options lives (the file may not exist)."""
+    from . import cache_root
+
+    root = cache_root()
+    _check_not_in_data_root(root)
+    opt_hash = _hash({"options": dict(options), "cache": CACHE_VERSION, "format": FORMAT_VERSION})[:12]
+    src = [source_checksum(s) for s in sources]
+    key = _hash({"benchmark": benchmark, "task": task, "opt": opt_hash, "sources": src})[:16]
+    return root / "tasks" / _safe(benchmark) / f"{_safe(task)}__{opt_hash}__{key}.npz"
+
+
+def cached(benchmark: str, task: str, options: Mapping, sources: Iterable[str | os.PathLike],
+           build: Callable[[], Task], use_cache: bool = True) -> Task:
+    """Return the task built by ``build()``, through the parsed-task cache.
+
+    Args:
+        benchmark: benchmark name (first cache sub-directory).
+        task: task name.
+        options: loader options that change the result; JSON-serializable values.
+        sources: the source files the task is built from; their sha256 checksums are part of the key.
+        build: zero-argument function that parses the sources and returns the :class:`Task`.
+        use_cache: ``False`` bypasses the cache (neither reads nor writes).
+
+    Returns:
+        The task, read back from the cache file (also right after a cold build).
+    """
+    sources = [Path(s) for s in sources]
+    if not use_cache:
+        return build()
+    path = cache_path(benchmark, task, options, sources)
+    if path.is_file():
+        try:
+            return Task.from_file(path)
+        except DataFormatError as exc:
+            warnings.warn(f"Rebuilding unreadable cache file {path}: {exc}", RuntimeWarning, stacklevel=2)
+    built = build()
+    built.extra = dict(built.extra, cache_key=path.stem)
+    built.save(path)
+    # drop stale siblings: same task and options, other source checksums
+    prefix = path.name.rsplit("__", 1)[0] + "__"
+    for old in path.parent.glob(prefix + "*.npz"):
+        if old != path:
+            try:
+                old.unlink()
+            except OSError:  # pragma: no cover - another process removed it
+                pass
+    return Task.from_file(path)

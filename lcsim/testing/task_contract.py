@@ -1,0 +1,165 @@
+"""The contract every :class:`~lcsim.benchmarks.Task` must satisfy, as plain check functions.
+
+Each ``check_*`` function takes a task, raises ``AssertionError`` with a precise message on a violation and returns
+nothing. :data:`TASK_CHECKS` lists them for ``pytest.mark.parametrize``; :func:`check_task` runs them all. In the
+spirit of scikit-learn's ``parametrize_with_checks``::
+
+    @pytest.mark.parametrize("check", TASK_CHECKS, ids=lambda c: c.__name__)
+    def test_my_task(check, tmp_path):
+        run_check(check, my_task, tmp_path)
+
+:func:`check_seeded_determinism` takes a zero-argument *loader* instead of a task (it loads twice).
+"""
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from ConfigSpace import Configuration
+
+from ..benchmarks._base import Task
+
+__all__ = ["TASK_CHECKS", "check_task", "run_check", "check_shapes", "check_metric_bounds", "check_oracle",
+           "check_divergence_mask", "check_version", "check_configs_in_space", "check_roundtrip",
+           "check_seeded_determinism", "check_served_objective"]
+
+
+def check_shapes(task: Task) -> None:
+    """Curves (n_cfg, n_seed, n_epoch, n_metric); cost, mask, fidelities and configs aligned with them."""
+    n_cfg, n_seed, n_epoch, n_metric = task.curves.shape
+    assert task.curves.ndim == 4 and min(task.curves.shape) >= 1, f"{task.key}: curves shape {task.curves.shape}"
+    assert task.curves.dtype == np.float64, f"{task.key}: curves dtype {task.curves.dtype}"
+    assert len(task.metrics) == n_metric, f"{task.key}: {len(task.metrics)} metrics vs {n_metric} channels"
+    assert task.objective in task.metrics, f"{task.key}: objective {task.objective!r} not a metric"
+    assert task.epoch_cost.shape == (n_cfg, n_seed, n_epoch), f"{task.key}: epoch_cost {task.epoch_cost.shape}"
+    assert np.all(np.isfinite(task.epoch_cost)) and np.all(task.epoch_cost >= 0), f"{task.key}: bad epoch cost"
+    assert task.cost_unit in ("seconds", "unit"), f"{task.key}: cost_unit {task.cost_unit!r}"
+    assert task.diverged.shape == (n_cfg, n_seed) and task.diverged.dtype == bool, f"{task.key}: diverged mask"
+    assert task.fidelities.shape == (n_epoch,), f"{task.key}: fidelities {task.fidelities.shape}"
+    assert np.all(np.diff(task.fidelities) > 0), f"{task.key}: fidelities not increasing"
+    assert isinstance(task.configs, pd.DataFrame) and task.configs.shape[0] == n_cfg, f"{task.key}: configs rows"
+    assert list(task.configs.index) == list(range(n_cfg)), f"{task.key}: configs index is not 0..n_cfg-1"
+
+
+def check_metric_bounds(task: Task) -> None:
+    """Every finite value of a metric lies within its declared ``bounds``."""
+    for j, (name, m) in enumerate(task.metrics.items()):
+        lo, hi = m.bounds
+        assert lo <= hi, f"{task.key}: metric {name} bounds {m.bounds}"
+        v = task.curves[..., j]
+        v = v[np.isfinite(v)]
+        if v.size:
+            assert v.min() >= lo and v.max() <= hi, (
+                f"{task.key}: metric {name} has values in [{v.min():g}, {v.max():g}] outside bounds {m.bounds}")
+
+
+def check_served_objective(task: Task) -> None:
+    """Served objective: finite everywhere, equal to the raw curve where finite, the worst value elsewhere."""
+    raw = task.curves[..., task.objective_index]
+    served = task.served_objective()
+    assert served.shape == raw.shape and np.all(np.isfinite(served)), f"{task.key}: served objective not finite"
+    fin = np.isfinite(raw)
+    assert np.array_equal(served[fin], raw[fin]), f"{task.key}: served values differ from finite raw values"
+    worst = np.nanmax(raw[fin]) if task.minimize else np.nanmin(raw[fin])
+    assert np.all(served[~fin] == worst), f"{task.key}: non-finite values not served as the worst value"
+
+
+def check_oracle(task: Task) -> None:
+    """Oracle best/worst equal the best/worst seed-averaged final served value, recomputed by a loop."""
+    served = task.served_objective()
+    finals = [float(np.mean([served[i, s, -1] for s in range(task.n_seeds)])) for i in range(task.n_configs)]
+    best, worst = (min(finals), max(finals)) if task.minimize else (max(finals), min(finals))
+    o = task.oracle
+    assert o.minimize == task.minimize, f"{task.key}: oracle direction"
+    assert math.isclose(o.best, best, rel_tol=1e-12, abs_tol=1e-12), f"{task.key}: oracle best {o.best} != {best}"
+    assert math.isclose(o.worst, worst, rel_tol=1e-12, abs_tol=1e-12), f"{task.key}: oracle worst {o.worst}"
+    assert float(o.regret(best)) == 0.0, f"{task.key}: regret of the oracle is not 0"
+    assert np.all(o.regret(np.array(finals)) >= 0), f"{task.key}: negative regret"
+    nr = o.normalized_regret(np.array(finals))
+    assert np.all((nr >= 0) & (nr <= 1 + 1e-12)), f"{task.key}: normalized regret of a pool value outside [0, 1]"
+
+
+def check_divergence_mask(task: Task) -> None:
+    """A run with a non-finite objective value is flagged diverged; every unflagged run is finite throughout."""
+    obj = task.curves[..., task.objective_index]
+    has_nan = ~np.all(np.isfinite(obj), axis=2)
+    assert np.all(task.diverged[has_nan]), f"{task.key}: {int((has_nan & ~task.diverged).sum())} NaN runs unflagged"
+    assert np.all(np.isfinite(obj[~task.diverged])), f"{task.key}: unflagged run with non-finite objective"
+    assert not np.all(task.diverged), f"{task.key}: every run diverged"
+
+
+def check_version(task: Task) -> None:
+    """A non-empty data version string and benchmark/task names."""
+    assert isinstance(task.version, str) and task.version.strip(), f"{task.key}: empty version"
+    assert task.benchmark and task.name, "task without benchmark or name"
+
+
+def check_configs_in_space(task: Task, max_rows: int = 200) -> None:
+    """Configuration columns are the space's hyperparameters; every row lies within the numeric bounds, and the
+    first ``max_rows`` rows are legal ConfigSpace configurations (types, conditions, forbiddens)."""
+    names = list(task.space.keys())
+    assert sorted(task.configs.columns) == sorted(names), (
+        f"{task.key}: config columns {list(task.configs.columns)} vs space {names}")
+    for hp in task.space.values():   # vectorized range check of every row
+        if hasattr(hp, "lower") and hasattr(hp, "upper"):
+            col = task.configs[hp.name].to_numpy(dtype=float)
+            bad = ~((col >= hp.lower) & (col <= hp.upper))
+            assert not bad.any(), (f"{task.key}: config {int(np.flatnonzero(bad)[0])} has {hp.name}="
+                                   f"{float(col[bad][0])!r} outside [{hp.lower}, {hp.upper}]")
+    rows = task.configs.iloc[:max_rows]
+    for i, row in rows.iterrows():
+        values = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+        try:
+            Configuration(task.space, values=values).check_valid_configuration()
+        except Exception as exc:  # ConfigSpace raises several types
+            raise AssertionError(f"{task.key}: config {i} {values} not valid in the space: {exc}") from exc
+
+
+def check_roundtrip(task: Task, tmp_dir: str | Path | None = None) -> None:
+    """``save`` then ``from_file`` gives the same task (curves and costs to float32 precision)."""
+    with tempfile.TemporaryDirectory(dir=tmp_dir) as d:
+        p = Path(d) / "task.npz"
+        task.save(p)
+        back = Task.from_file(p)
+    assert (back.benchmark, back.name, back.version, back.objective, back.cost_unit) == \
+        (task.benchmark, task.name, task.version, task.objective, task.cost_unit), f"{task.key}: header changed"
+    assert list(back.metrics.values()) == list(task.metrics.values()), f"{task.key}: metrics changed"
+    f32 = task.curves.astype(np.float32).astype(float)
+    assert np.array_equal(np.isnan(back.curves), np.isnan(task.curves)), f"{task.key}: NaN pattern changed"
+    assert np.array_equal(np.nan_to_num(back.curves, nan=0.0), np.nan_to_num(f32, nan=0.0)), f"{task.key}: curves"
+    assert np.array_equal(back.epoch_cost, task.epoch_cost.astype(np.float32).astype(float)), f"{task.key}: cost"
+    assert np.array_equal(back.diverged, task.diverged), f"{task.key}: divergence mask changed"
+    assert np.array_equal(back.fidelities, task.fidelities), f"{task.key}: fidelities changed"
+    pd.testing.assert_frame_equal(back.configs, task.configs)
+    assert back.space == task.space, f"{task.key}: space changed"
+
+
+def check_seeded_determinism(loader: Callable[[], Task]) -> None:
+    """Two calls of ``loader`` (same seed) give identical curves, costs and configurations."""
+    a, b = loader(), loader()
+    assert a.version == b.version, "version differs between two seeded loads"
+    assert np.array_equal(a.curves, b.curves, equal_nan=True), "curves differ between two seeded loads"
+    assert np.array_equal(a.epoch_cost, b.epoch_cost), "costs differ between two seeded loads"
+    pd.testing.assert_frame_equal(a.configs, b.configs)
+
+
+TASK_CHECKS = [check_shapes, check_metric_bounds, check_served_objective, check_oracle, check_divergence_mask,
+               check_version, check_configs_in_space, check_roundtrip]
+
+
+def run_check(check: Callable, task: Task, tmp_dir: str | Path | None = None) -> None:
+    """Run one check of :data:`TASK_CHECKS` (passing ``tmp_dir`` to those that write files)."""
+    if check is check_roundtrip:
+        check(task, tmp_dir)
+    else:
+        check(task)
+
+
+def check_task(task: Task, tmp_dir: str | Path | None = None) -> None:
+    """Run every check of :data:`TASK_CHECKS` on ``task``."""
+    for check in TASK_CHECKS:
+        run_check(check, task, tmp_dir)

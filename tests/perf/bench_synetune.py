@@ -1,0 +1,98 @@
+"""Replay speed of lcsim against syne-tune's simulator backend: ASHA vs ASHA, random search vs random search.
+
+Same task (synthetic LCBench-shaped: N configurations x 52 epochs, seconds per epoch), same budget (in epochs,
+i.e. reported results), same number of simulated workers. syne-tune is not a dependency of lcsim: run this script with
+a throwaway environment holding syne-tune (see tests/perf/README.md)::
+
+    /tmp/stvenv/bin/python tests/perf/bench_synetune.py
+
+It prints wall seconds and epochs served per second for both, and their ratio, measured in this one process.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from lcsim.optimizers import make_optimizer  # noqa: E402
+from lcsim.replay import Budget, problem_for, run  # noqa: E402
+from lcsim.testing.synthetic import synthetic_task  # noqa: E402
+
+N_CFG, N_EPOCH, WORKERS, FULL = 2000, 52, 4, (20, 200)
+
+
+def synetune_blackbox(task):
+    from syne_tune.blackbox_repository.blackbox_tabular import BlackboxTabular
+    from syne_tune.config_space import choice, randint
+
+    obj = task.served_objective()  # (n_cfg, n_seed, n_epoch)
+    elapsed = np.cumsum(task.epoch_cost, axis=2)
+    evals = np.stack([obj, elapsed], axis=-1)  # (n_cfg, n_seed, n_epoch, 2)
+    # two hyperparameter columns: syne-tune 0.16 indexes one column with a tuple key, which pandas 3 rejects
+    hps = pd.DataFrame({"config_id": np.arange(task.n_configs), "pool": np.zeros(task.n_configs, dtype=int)})
+    space = {"config_id": choice(list(range(task.n_configs))), "pool": choice([0])}
+    return BlackboxTabular(hyperparameters=hps, configuration_space=space,
+                           fidelity_space={"epoch": randint(1, task.n_epochs)}, objectives_evaluations=evals,
+                           objectives_names=["valid_loss", "elapsed_time"])
+
+
+def run_synetune(task, n_epochs_budget, seed=0, method="asha"):
+    from syne_tune import StoppingCriterion, Tuner
+    from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
+    from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
+    from syne_tune.optimizer.baselines import ASHA, RandomSearch
+
+    bb = synetune_blackbox(task)
+    backend = UserBlackboxBackend(blackbox=bb, elapsed_time_attr="elapsed_time", seed=seed)
+    if method == "asha":
+        sched = ASHA(bb.configuration_space, metric="valid_loss", time_attr="epoch", max_t=task.n_epochs,
+                     grace_period=1, reduction_factor=3, do_minimize=True, random_seed=seed)
+    else:
+        sched = RandomSearch(bb.configuration_space, metrics=["valid_loss"], do_minimize=True, random_seed=seed)
+    with tempfile.TemporaryDirectory() as d:
+        import os
+
+        os.environ["SYNETUNE_FOLDER"] = d
+        tuner = Tuner(trial_backend=backend, scheduler=sched,
+                      stop_criterion=StoppingCriterion(max_num_evaluations=n_epochs_budget), n_workers=WORKERS,
+                      sleep_time=0, callbacks=[SimulatorCallback()], results_update_interval=1e9,
+                      print_update_interval=1e9, save_tuner=False, suffix_tuner_name=True)
+        t0 = time.perf_counter()
+        tuner.run()
+        wall = time.perf_counter() - t0
+        n = len(tuner.tuning_status.df()) if hasattr(tuner.tuning_status, "df") else n_epochs_budget
+        served = int(tuner.tuning_status.num_trials_started)
+    return wall, n, served
+
+
+def main():
+    logging.disable(logging.WARNING)
+    task = synthetic_task(n_configs=N_CFG, n_epochs=N_EPOCH, seed=0)
+    task.served_objective()
+    for method, lc_name in (("asha", "asha"), ("random_search", "random_search")):
+        for full in FULL:
+            budget = full * N_EPOCH
+            lc = []
+            for _ in range(3):  # best of 3 (the first call also warms imports and caches)
+                t0 = time.perf_counter()
+                res = run(task, make_optimizer(lc_name, problem_for(task, WORKERS), 0), Budget(budget),
+                          n_workers=WORKERS)
+                lc.append(time.perf_counter() - t0)
+            lc_wall = min(lc)
+            tag = f"[{method}, budget {full} full curves, workers={WORKERS}]"
+            print(f"{tag} lcsim: {len(res.table)} epochs, {res.n_tells} jobs: {lc_wall:.3f} s "
+                  f"({len(res.table) / lc_wall:.3e} epochs/s)")
+            st_wall, _, st_trials = run_synetune(task, budget, method=method)
+            print(f"{tag} syne-tune: {budget} results, {st_trials} trials: {st_wall:.3f} s "
+                  f"({budget / st_wall:.3e} epochs/s)")
+            print(f"{tag} ratio syne-tune / lcsim wall time: {st_wall / lc_wall:.1f}x")
+
+if __name__ == "__main__":
+    main()

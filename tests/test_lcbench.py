@@ -1,0 +1,303 @@
+"""LCBench loaders (raw json, official zip, syne-tune layout) and the api.py facade, checked field by field."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from lcsim import benchmarks
+from lcsim.benchmarks.lcbench import TAG_METRICS, LCBenchBenchmark, clear_cache, read_raw
+from lcsim.errors import DataFormatError, DataNotFoundError, UnknownNameError
+from lcsim.testing.fixtures import lcbench_raw_dict, write_lcbench_raw, write_lcbench_syne_tune
+
+HPS = ["batch_size", "learning_rate", "momentum", "weight_decay", "num_layers", "max_units", "max_dropout"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh():
+    clear_cache()
+    yield
+    clear_cache()
+
+
+@pytest.fixture
+def raw_root(tmp_path):
+    data = write_lcbench_raw(tmp_path / "lcbench" / "data_2k_lw.json", n_configs=5, seed=1)
+    return tmp_path, data
+
+
+def _check_against_raw(task, runs, metric_names):
+    ids = sorted(runs, key=int)
+    assert task.n_configs == len(ids) and task.n_seeds == 1 and task.n_epochs == 50
+    assert list(task.configs.columns) == HPS
+    for i, cid in enumerate(ids):
+        cfg, log = runs[cid]["config"], runs[cid]["log"]
+        for hp in HPS:
+            want = 1 if cfg[hp] is True else cfg[hp]
+            assert task.configs.loc[i, hp] == pytest.approx(want, rel=1e-12), (cid, hp)
+        for m in metric_names:
+            tag = TAG_METRICS[m][0]
+            for e in range(50):  # epoch e+1 is raw index e+1; index 0 and the repeated index 51 are dropped
+                assert task.curves[i, 0, e, task.metric_index(m)] == pytest.approx(log[tag][e + 1], rel=1e-6)
+        for e in range(50):
+            assert task.epoch_cost[i, 0, e] == pytest.approx(log["time"][e + 1] - log["time"][e], rel=1e-5)
+
+
+def test_raw_json_field_by_field(raw_root):
+    root, data = raw_root
+    bench = LCBenchBenchmark(root)
+    assert bench.tasks() == list(data)
+    for name in data:
+        task = bench.load(name)
+        assert task.benchmark == "lcbench" and task.name == name
+        assert task.objective == "val_balanced_accuracy" and not task.minimize
+        assert list(task.metrics) == ["val_balanced_accuracy", "val_accuracy", "val_cross_entropy",
+                                      "test_balanced_accuracy", "test_accuracy", "test_cross_entropy",
+                                      "train_loss", "train_accuracy"]
+        assert task.metrics["val_cross_entropy"].minimize and task.metrics["train_loss"].minimize
+        assert not task.metrics["test_accuracy"].minimize
+        assert task.cost_unit == "seconds" and task.version.startswith("lcbench-data_2k_lw.json-")
+        assert not task.diverged.any()
+        np.testing.assert_array_equal(task.fidelities, np.arange(1, 51))
+        _check_against_raw(task, data[name], list(task.metrics))
+    # the raw fixture spells one layer as JSON true
+    assert bench.load("credit-g").configs.loc[1, "num_layers"] == 1
+
+
+def test_space_matches_lcbench_ranges(raw_root):
+    root, _ = raw_root
+    space = LCBenchBenchmark(root).load("adult").space
+    want = {"batch_size": (16, 512, True), "learning_rate": (1e-4, 1e-1, True), "momentum": (0.1, 0.99, False),
+            "weight_decay": (1e-5, 1e-1, False), "num_layers": (1, 5, False), "max_units": (64, 1024, True),
+            "max_dropout": (0.0, 1.0, False)}
+    assert sorted(space.keys()) == sorted(want)
+    for name, (lo, hi, log) in want.items():
+        hp = space[name]
+        assert (hp.lower, hp.upper, hp.log) == (lo, hi, log), name
+
+
+def test_zip_layout_equals_json(tmp_path):
+    data = write_lcbench_raw(tmp_path / "z" / "lcbench" / "data_2k_lw.zip", n_configs=4, seed=2)
+    write_lcbench_raw(tmp_path / "j" / "lcbench" / "data_2k_lw.json", data=data)
+    a = LCBenchBenchmark(tmp_path / "z").load("vehicle")
+    b = LCBenchBenchmark(tmp_path / "j").load("vehicle")
+    np.testing.assert_array_equal(a.curves, b.curves)
+    np.testing.assert_array_equal(a.epoch_cost, b.epoch_cost)
+    assert a.configs.equals(b.configs)
+
+
+def test_full_variant_and_registry(tmp_path, monkeypatch):
+    data = write_lcbench_raw(tmp_path / "lcbench" / "data_2k.json", datasets=("kc1",), n_configs=3, seed=3)
+    monkeypatch.setenv("LCSIM_DATA", str(tmp_path))
+    task = benchmarks.load("lcbench", "kc1")
+    _check_against_raw(task, data["kc1"], list(task.metrics))
+    with pytest.raises(DataNotFoundError, match="download lcbench"):
+        benchmarks.load("lcbench", "kc1", variant="lw")
+
+
+def test_syne_tune_layout_matches_raw(raw_root, tmp_path):
+    root, data = raw_root
+    st = write_lcbench_syne_tune(tmp_path / "st" / "lcbench", data)
+    raw_bench, st_bench = LCBenchBenchmark(root), LCBenchBenchmark(tmp_path / "st")
+    assert st_bench.tasks() == list(data)
+    for name in data:
+        a, b = raw_bench.load(name), st_bench.load(name, source="syne_tune")
+        assert list(b.metrics) == ["val_balanced_accuracy", "val_accuracy", "val_cross_entropy",
+                                   "test_balanced_accuracy", "test_accuracy", "test_cross_entropy"]
+        for m in b.metrics:  # float32 storage in syne-tune's npy
+            np.testing.assert_allclose(b.curves[..., b.metric_index(m)], a.curves[..., a.metric_index(m)],
+                                       rtol=1e-6, atol=1e-5)
+        np.testing.assert_allclose(b.epoch_cost, a.epoch_cost, rtol=1e-4, atol=1e-3)
+        for hp in HPS:
+            np.testing.assert_allclose(b.configs[hp].to_numpy(float), a.configs[hp].to_numpy(float), rtol=1e-12)
+        assert b.extra["source"] == "syne_tune"
+    # the syne-tune folder may also sit in lcbench/syne_tune next to raw files; raw wins under source="auto"
+    assert (st / "metadata.json").is_file()
+
+
+def test_syne_tune_metadata_objective_order_is_syne_tunes(raw_root, tmp_path):
+    _, data = raw_root
+    st = write_lcbench_syne_tune(tmp_path / "lcbench", data)
+    meta = json.loads((st / "metadata.json").read_text())
+    ev = np.load(st / "objectives_evaluations.npy")
+    assert ev.shape == (3, 5, 1, 50, 7)
+    # brute-force: objective k of task t / config i at epoch e against the raw tags
+    tags = ["Train/val_accuracy", "Train/val_balanced_accuracy", "Train/val_cross_entropy", "Train/test_result",
+            "Train/test_balanced_accuracy", "Train/test_cross_entropy", "time"]
+    assert meta["objectives_names"] == ["val_accuracy", "val_balanced_accuracy", "val_cross_entropy",
+                                        "test_accuracy", "test_balanced_accuracy", "test_cross_entropy", "time"]
+    t, i, e = 1, 3, 7
+    log = data[meta["task_names"][t]][str(i)]["log"]
+    for k, tag in enumerate(tags):
+        want = log[tag][e + 1] - (log["time"][0] if tag == "time" else 0)
+        assert ev[t, i, 0, e, k] == pytest.approx(want, rel=1e-5)
+
+
+# ------------------------------------------------------------------------------------------------ errors
+def test_missing_files_name_the_download_command(tmp_path):
+    bench = LCBenchBenchmark(tmp_path)
+    assert "credit-g" in bench.tasks() and len(bench.tasks()) == 35
+    with pytest.raises(DataNotFoundError, match=r"python -m lcsim.data download lcbench"):
+        bench.load("credit-g")
+
+
+def test_unknown_task_suggests(raw_root):
+    root, _ = raw_root
+    with pytest.raises(UnknownNameError, match=r"Did you mean 'credit-g'"):
+        LCBenchBenchmark(root).load("credit_g")
+    with pytest.raises(UnknownNameError, match="'adult'"):
+        LCBenchBenchmark(root / "nothing").load("adlt")  # published list when no file is present
+
+
+@pytest.mark.parametrize("damage", ["truncate", "not_object", "short_curve", "no_tag", "text_value", "no_config"])
+def test_malformed_raw_json(tmp_path, damage):
+    path = tmp_path / "lcbench" / "data_2k_lw.json"
+    data = lcbench_raw_dict(datasets=("adult",), n_configs=3)
+    run = data["adult"]["2"]
+    if damage == "truncate":
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(data)[:-500])
+    else:
+        if damage == "not_object":
+            data = [1, 2, 3]
+        elif damage == "short_curve":
+            run["log"]["Train/val_cross_entropy"] = run["log"]["Train/val_cross_entropy"][:30]
+        elif damage == "no_tag":
+            del run["log"]["Train/val_accuracy"]
+        elif damage == "text_value":
+            run["log"]["Train/val_balanced_accuracy"][4] = "n/a"
+        elif damage == "no_config":
+            del run["config"]["max_units"]
+        write_lcbench_raw(path, data=data)
+    with pytest.raises(DataFormatError):
+        LCBenchBenchmark(tmp_path).load("adult")
+
+
+def test_truncated_zip(tmp_path):
+    path = tmp_path / "lcbench" / "data_2k_lw.zip"
+    write_lcbench_raw(path, datasets=("adult",), n_configs=3)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(DataFormatError, match="zip"):
+        LCBenchBenchmark(tmp_path).load("adult")
+
+
+def test_malformed_syne_tune(raw_root, tmp_path):
+    _, data = raw_root
+    st = write_lcbench_syne_tune(tmp_path / "st" / "lcbench", data)
+    bench = LCBenchBenchmark(tmp_path / "st")
+    np.save(st / "objectives_evaluations.npy", np.zeros((3, 5, 1, 50, 6), dtype=np.float32))
+    with pytest.raises(DataFormatError, match="shape"):
+        bench.load("adult")
+    (st / "objectives_evaluations.npy").write_bytes(b"\x93NUMPY garbage")
+    with pytest.raises(DataFormatError):
+        bench.load("adult")
+    (st / "hyperparameters.parquet").write_bytes(b"PAR1 truncated")
+    with pytest.raises(DataFormatError, match="parquet"):
+        bench.load("adult")
+    (st / "metadata.json").write_text("{not json")
+    with pytest.raises(DataFormatError, match="metadata"):
+        bench.load("adult")
+
+
+def test_saved_task_round_trip(raw_root, tmp_path):
+    root, _ = raw_root
+    task = LCBenchBenchmark(root).load("adult")
+    back = type(task).from_file(task.save(tmp_path / "t.npz"))
+    np.testing.assert_allclose(back.curves, task.curves, rtol=1e-6)
+    assert back.configs.equals(task.configs) and back.version == task.version
+
+
+# ------------------------------------------------------------------------------------------------ facade
+def test_facade_answers_like_the_raw_json(raw_root):
+    from lcsim.benchmarks.lcbench_api import Benchmark
+
+    root, data = raw_root
+    path = root / "lcbench" / "data_2k_lw.json"
+    bench = Benchmark(str(path), cache=False)
+    assert bench.get_dataset_names() == list(data)
+    assert bench.get_openml_task_ids() == [data[d]["1"]["config"]["OpenML_task_id"] for d in data]
+    for ds in data:
+        assert bench.get_number_of_configs(ds) == len(data[ds])
+        for cid, run in data[ds].items():
+            for id_ in (cid, int(cid)):
+                for tag, v in run["log"].items():
+                    assert bench.query(ds, tag, id_) == v
+                for tag, v in run["results"].items():
+                    assert bench.query(dataset_name=ds, tag=tag, config_id=id_) == v
+                for tag, v in run["config"].items():
+                    assert bench.query(ds, tag, id_) == v
+                assert bench.query(ds, "config", id_) == run["config"]
+                assert bench.get_config(ds, id_) == run["config"]
+            assert bench.get_queriable_tags(ds, cid) == (list(run["log"]) + list(run["results"])
+                                                         + list(run["config"]) + ["config"])
+    first = data[next(iter(data))]["0"]
+    assert bench.get_queriable_tags() == list(first["log"]) + list(first["results"]) + list(first["config"]) \
+        + ["config"]
+    # query_best: brute force over the maximum of the criterion curve
+    ds, crit = "adult", "Train/val_balanced_accuracy"
+    ranked = sorted(data[ds], key=lambda c: max(data[ds][c]["log"][crit]), reverse=True)
+    for pos in range(3):
+        assert bench.query_best(ds, "Train/val_accuracy", crit, pos) == data[ds][ranked[pos]]["log"]["Train/val_accuracy"]
+    # a folder or the zip work too, and get_task is the loader's task
+    assert Benchmark(root / "lcbench").get_dataset_names() == list(data)
+    t = bench.get_task("adult")
+    np.testing.assert_array_equal(t.curves, LCBenchBenchmark(root).load("adult", cache=False).curves)
+
+
+def test_facade_errors_are_valueerrors_with_suggestions(raw_root):
+    from lcsim.benchmarks.lcbench_api import Benchmark
+
+    root, _ = raw_root
+    bench = Benchmark(root / "lcbench" / "data_2k_lw.json")
+    with pytest.raises(ValueError, match=r"Dataset name not found.*Did you mean 'credit-g'"):
+        bench.query("credit_g", "time", 0)
+    with pytest.raises(ValueError, match="Config nr 99 not found"):
+        bench.query("adult", "time", 99)
+    with pytest.raises(ValueError, match=r"Tag Train/val_acc not found.*Did you mean"):
+        bench.query("adult", "Train/val_acc", 0)
+    with pytest.raises(ValueError):
+        bench.get_number_of_configs("nope")
+    with pytest.raises(DataNotFoundError):
+        Benchmark(root / "missing.json")
+
+
+def test_cached_read_is_reused(raw_root):
+    root, _ = raw_root
+    p = root / "lcbench" / "data_2k_lw.json"
+    assert read_raw(p) is read_raw(p)
+    assert read_raw(p, cache=False) is not read_raw(p)
+    assert math.isfinite(LCBenchBenchmark(root).load("adult").oracle.best)
+
+
+@pytest.mark.slow
+def test_real_lcbench_if_present(shared_data):
+    """Runs on the real files when the shared data folder has them (it holds only the YAHPO surrogate today)."""
+    bench = LCBenchBenchmark(shared_data)
+    if bench._paths()["raw"]["lw"] is None and bench._paths()["syne_tune"] is None:
+        assert len(bench.tasks()) == 35
+        with pytest.raises(DataNotFoundError):
+            bench.load("credit-g")
+        return
+    task = bench.load("credit-g")
+    assert task.curves.shape == (2000, 1, 50, task.curves.shape[3])
+
+
+def test_parsed_task_cache_is_used_and_invalidated(raw_root, monkeypatch):
+    """The second load reads lcsim's cache file; a changed source file is parsed again."""
+    import lcsim.benchmarks.lcbench as lcb
+
+    root, _ = raw_root
+    calls = []
+    real = lcb._parse
+    monkeypatch.setattr(lcb, "_parse", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = LCBenchBenchmark(root).load("adult")
+    second = LCBenchBenchmark(root).load("adult")
+    assert len(calls) == 1
+    np.testing.assert_array_equal(first.curves, second.curves)
+    clear_cache()
+    write_lcbench_raw(root / "lcbench" / "data_2k_lw.json", n_configs=5, seed=2)
+    third = LCBenchBenchmark(root).load("adult")
+    assert len(calls) == 2
+    assert not np.array_equal(np.nan_to_num(first.curves), np.nan_to_num(third.curves))
