@@ -9,7 +9,7 @@ Runs in a throwaway environment (Dragonfly pins numpy 1.23 / scipy < 1.12)::
 
 Set up as the DPL authors' Dragonfly wrapper did: the domain is a ``discrete_euclidean`` list of the candidates
 (lcsim's unit-cube encoding), the fidelity an integer epoch in ``[1, max_epoch]``, ``fidel_to_opt = max_epoch``,
-``gpb_hp_tune_criterion='ml'``. The cost given to Dragonfly is the fidelity in full evaluations (``z / max_epoch``)
+``gpb_hp_tune_criterion='ml'``. The cost given to Dragonfly is the fidelity in epochs (``z``)
 with an open-ended capital and Dragonfly's default initial capital for the run's budget; the replay charges only new
 epochs (freeze-thaw) and stops the run (by an exception out of the objective) once ``budget`` epochs are paid. Does
 not import lcsim.
@@ -75,9 +75,9 @@ def run_boca(d, seed, budget):
                           "fidel_to_opt": [int(max_epoch)]})
     try:
         minimize_multifidelity_function(f, config.fidel_space, config.domain, config.fidel_to_opt,
-                                        lambda z: float(z[0]) / max_epoch, 50.0 * budget / max_epoch,
+                                        lambda z: float(z[0]), 50.0 * budget,
                                         config=config, options=Namespace(gpb_hp_tune_criterion="ml",
-                                                                         init_capital=init_capital / max_epoch))
+                                                                         init_capital=init_capital))
     except _Done:
         pass
     return {"seed": seed, "objective": trace, "config_ids": cfgs,
@@ -98,8 +98,8 @@ def main():
         r = run_boca(d, seed, budget)
         runs.append(r)
         print("boca", seed, len(r["objective"]), min(r["objective"]), r["low_fidelity_share"], flush=True)
-    with open(args.out, "w") as fh:
-        json.dump({"budget": budget, "runs": {"boca": runs}}, fh)
+        with open(args.out, "w") as fh:  # after every seed: long runs keep what is done
+            json.dump({"budget": budget, "runs": {"boca": runs}}, fh)
 
 
 if __name__ == "__main__":
