@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Rung", "Bracket", "int_log", "hyperband_brackets", "successive_halving_rungs"]
+__all__ = ["Rung", "Bracket", "int_log", "hyperband_brackets", "successive_halving_rungs",
+           "min_epoch_for_brackets", "hpbandster_brackets"]
 
 
 @dataclass(frozen=True)
@@ -58,3 +59,37 @@ def hyperband_brackets(min_epoch: int, max_epoch: int, eta: int = 3) -> list[Bra
         n = int(math.ceil((s_max + 1) / (s + 1) * eta ** s - 1e-9))
         out.append(Bracket(s, _rungs(n, s, min_epoch, max_epoch, eta)))
     return out
+
+
+def min_epoch_for_brackets(max_epoch: int, eta: int = 3, n_brackets: int = 4) -> int:
+    """The DPL paper's rule for curves of different lengths (PD1, appendix C): the largest minimal fidelity that
+    still allows ``n_brackets`` Hyperband brackets, ``floor(max_epoch / eta**(n_brackets - 1))``, or 1 where fewer
+    brackets are possible."""
+    return max(1, int(math.floor(max_epoch / eta ** (n_brackets - 1) + 1e-9)))
+
+
+def hpbandster_brackets(min_epoch: int, max_epoch: int, eta: int = 3) -> tuple[list[int], list[Bracket]]:
+    """The bracket schedule of HpBandSter 0.7.4 (Hyperband/BOHB) and DEHB 0.1.x, most exploratory first.
+
+    It differs from Li et al.'s Algorithm 1 (:func:`hyperband_brackets`) in the first rung: with ``S = s_max + 1``
+    fidelity levels, bracket ``s`` starts ``n_0 = floor(S / (s + 1)) * eta**s`` configurations (Li et al.: ``ceil``);
+    rung ``i`` keeps ``max(floor(n_0 * eta**-i), 1)``. Fidelity level ``k`` is ``max_epoch * eta**(k - s_max)``
+    rounded to an epoch (the last exactly ``max_epoch``). ``s_max`` is computed on integers (HpBandSter's float
+    ``log`` can lose a level, e.g. for ``R = 243``).
+
+    Returns:
+        (epochs of the ``S`` fidelity levels, brackets ``s = s_max .. 0``).
+    """
+    s_max = int_log(max_epoch / min_epoch, eta)
+    S = s_max + 1
+    levels = []
+    for k in range(S):
+        e = max_epoch if k == s_max else int(round(max_epoch * float(eta) ** (k - s_max)))
+        levels.append(min(max(e, min_epoch), max_epoch))
+    brackets = []
+    for s in range(s_max, -1, -1):
+        n0 = (S // (s + 1)) * eta ** s
+        rungs = tuple(Rung(max(int(math.floor(n0 * float(eta) ** (-i) + 1e-9)), 1), levels[s_max - s + i])
+                      for i in range(s + 1))
+        brackets.append(Bracket(s, rungs))
+    return levels, brackets
