@@ -13,7 +13,7 @@ yahpo-gym's input encoding (``BenchmarkSet._config_to_xs``) exactly:
   ``val_accuracy`` in percent.
 
 ``tests/test_yahpo.py`` checks lcsim's queries against values recorded with yahpo-gym itself
-(``tools/yahpo_reference.py``).
+(``tests/perf/yahpo_reference.py``).
 
 Two ways in:
 

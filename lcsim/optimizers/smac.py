@@ -58,6 +58,9 @@ class SMAC(Optimizer):
         incumbent_selection: SMAC's Hyperband incumbent rule (default ``"highest_observed_budget"``).
     """
 
+    #: a random-forest refit per suggestion (about 10 s per 20-curve run): not in the CLI's default quick comparison
+    slow = True
+
     name = "smac"
     proposes_configs = True
 

@@ -10,7 +10,7 @@ Exact commands used (Python 3.11, offline data folder laid out as yahpo-gym expe
     /usr/bin/python3.11 -m venv /tmp/yahpo-venv
     /tmp/yahpo-venv/bin/pip install yahpo-gym onnxruntime      # got yahpo_gym 1.0.2, numpy 1.26.4,
                                                                 # ConfigSpace 0.6.1, onnxruntime 1.32.0
-    /tmp/yahpo-venv/bin/python tools/yahpo_reference.py /work/shared/data/yahpo_data \
+    /tmp/yahpo-venv/bin/python tests/perf/yahpo_reference.py /work/shared/data/yahpo_data \
         tests/fixtures/yahpo_lcbench_reference.json
 
 Cells: 24 (task, configuration, epoch) triples. Tasks and epochs are drawn with ``numpy.random.default_rng(20261122)``
@@ -60,7 +60,7 @@ def main(data_path: str, out: str) -> None:
                     "onnxruntime": onnxruntime.__version__, "numpy": np.__version__,
                     "ConfigSpace": ConfigSpace.__version__,
                     "model_sha256": hashlib.sha256(model.read_bytes()).hexdigest(),
-                    "script": "tools/yahpo_reference.py"},
+                    "script": "tests/perf/yahpo_reference.py"},
            "cells": cells}
     Path(out).write_text(json.dumps(doc, indent=1))
     print(f"wrote {len(cells)} cells to {out}")
