@@ -1,8 +1,8 @@
 """Learning-curve prediction quality (DPL Fig. 2 and Fig. 7).
 
-The surrogate is any object with ``fit(configs, epochs, values)`` and ``predict(configs, epochs) -> (mean, std)``
-(the interface of ``lcsim.surrogates``). :func:`predict_from_fraction` builds the observed/predicted table;
-:func:`prediction_quality` and :func:`relative_errors` only need that table, so they are tested without a surrogate.
+:func:`lcsim.surrogates.lc_predictions` builds the per-configuration table (model, fraction, config_id, observed,
+predicted, std) by fitting lcsim's learning-curve models on partial curves; :func:`prediction_quality` and
+:func:`relative_errors` only need that table, so they are tested on tables with known answers.
 """
 from __future__ import annotations
 
@@ -13,41 +13,7 @@ from lcsim.errors import InvalidParameterError
 
 from .stats import correlation
 
-__all__ = ["predict_from_fraction", "prediction_quality", "relative_errors", "slice_data"]
-
-
-def predict_from_fraction(surrogate, task, fractions, *, seed_index: int = 0, max_configs: int | None = None,
-                          rng=None) -> pd.DataFrame:
-    """For each fraction f, fit on every config's curve up to ``ceil(f * n_epochs)`` and predict the final value.
-
-    Args:
-        surrogate: object with ``fit(X, epochs, y)`` and ``predict(X, epochs) -> (mean, std)``; X is the configs
-            DataFrame rows, epochs int arrays of shape (n,), y float array of shape (n,).
-        task: the :class:`Task` whose curves are cut.
-        fractions: observed fractions in (0, 1).
-
-    Returns:
-        frame with columns fraction, config_id, observed (true final value), predicted, std.
-    """
-    obj = task.served_objective()[:, seed_index, :]  # (n_cfg, n_epoch)
-    ids = np.arange(task.n_configs)
-    if max_configs is not None and max_configs < ids.size:
-        if rng is None:
-            raise InvalidParameterError("predict_from_fraction: give rng when subsampling configs.")
-        ids = np.sort(rng.choice(ids, max_configs, replace=False))
-    rows = []
-    for f in fractions:
-        if not 0 < f < 1:
-            raise InvalidParameterError(f"fractions must lie in (0, 1); got {f}.")
-        cut = max(1, int(np.ceil(f * task.n_epochs)))
-        ep = np.tile(np.arange(1, cut + 1), ids.size)
-        cfg = np.repeat(ids, cut)
-        surrogate.fit(task.configs.iloc[cfg].reset_index(drop=True), ep, obj[cfg, ep - 1])
-        mean, std = surrogate.predict(task.configs.iloc[ids].reset_index(drop=True),
-                                      np.full(ids.size, task.n_epochs))
-        rows.append(pd.DataFrame({"fraction": f, "config_id": ids, "observed": obj[ids, -1],
-                                  "predicted": np.asarray(mean, float), "std": np.asarray(std, float)}))
-    return pd.concat(rows, ignore_index=True)
+__all__ = ["prediction_quality", "relative_errors", "slice_data"]
 
 
 def prediction_quality(pred: pd.DataFrame, by=("fraction",)) -> pd.DataFrame:

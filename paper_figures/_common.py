@@ -182,13 +182,18 @@ def read_csv(path) -> tuple[pd.DataFrame, dict]:
     return pd.read_csv(path, comment="#"), meta
 
 
+#: live-backend metric names -> the proxy studies' column names (``analysis.agn_study`` uses val_* for validation)
+PROXY_NAMES = {"valid_loss": "val_loss", "valid_acc": "val_acc", "valid_bacc": "val_bacc", "valid_auc": "val_auc"}
+
+
 def proxy_table(task) -> pd.DataFrame:
-    """Flatten a task's curves into the per-epoch proxy table (config_id, seed, epoch, one column per metric)."""
+    """Flatten a task's curves into the per-epoch proxy table (config_id, seed, epoch, one column per metric; the
+    live backend's ``valid_*`` metrics are named ``val_*`` as in :mod:`analysis.agn_study`)."""
     n_cfg, n_seed, n_ep, n_met = task.curves.shape
     c, s, e = np.meshgrid(np.arange(n_cfg), np.arange(n_seed), np.arange(1, n_ep + 1), indexing="ij")
     df = pd.DataFrame({"config_id": c.ravel(), "seed": s.ravel(), "epoch": e.ravel()})
     for j, m in enumerate(task.metrics):
-        df[m] = task.curves[..., j].ravel()
+        df[PROXY_NAMES.get(m, m)] = task.curves[..., j].ravel()
     return df
 
 
@@ -218,7 +223,8 @@ def load_proxy_tables(ctx: Context, needed) -> list[tuple[str, pd.DataFrame]]:
         return [(f"synthetic{s}", synthetic_proxy_table(s)) for s in range(2)]
     out = []
     for task in load_tasks(ctx, ["embedded"]):
-        missing = [m for m in needed if m not in task.metrics]
+        have = {PROXY_NAMES.get(m, m) for m in task.metrics}
+        missing = [m for m in needed if m not in have]
         if missing:
             ctx.skip(f"task={task.key}", f"records no proxy metrics {missing}")
             continue

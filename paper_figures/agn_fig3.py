@@ -13,9 +13,11 @@ CLAIM = "AGN correlates with the generalization gap for well-fitted models (top 
 def main(ctx):
     parts = []
     for name, tab in load_proxy_tables(ctx, ["agn", "train_loss", "val_loss", "train_acc"]):
+        # AGN(theta_T) of AGN eq. 5 is the sum over epochs: the live backend records it as agn_sum
+        col = "agn_sum" if "agn_sum" in tab else "agn"
         for s, t in tab.groupby("seed"):
-            parts.append(agn_gap_by_fit(t).assign(task=name, seed=s))
-    cols = ["task", "seed", "group", "pearson", "p", "n"]
+            parts.append(agn_gap_by_fit(t, agn=col).assign(task=name, seed=s, agn_column=col))
+    cols = ["task", "seed", "agn_column", "group", "pearson", "p", "n"]
     out = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
     fig = None
     if parts:

@@ -11,6 +11,7 @@ from lcsim.errors import InvalidParameterError
 from lcsim.optimizers import make_optimizer
 from lcsim.replay import Budget, problem_for, run
 from lcsim.testing.synthetic import synthetic_task
+from lcsim.surrogates import LCModel, lc_prediction_study, lc_predictions, lc_targets
 
 
 def test_correlation_matches_scipy_and_drops_nan():
@@ -177,36 +178,40 @@ def test_efficiency(results):
         efficiency.rank_changes(sub, task, epoch=1, earlier=3)
 
 
-class _MeanCurveSurrogate:
-    """A trivially known surrogate: predicts the last observed value of each config (tests the plumbing only)."""
+class _LastValueLC(LCModel):
+    """A trivially known LC model: predicts each curve's last observed value (tests the plumbing only)."""
 
-    def fit(self, X, epochs, y):
-        self.last = {}
-        for i, (e, v) in enumerate(zip(epochs, y)):
-            key = tuple(X.iloc[i])
-            if e >= self.last.get(key, (0, 0))[0]:
-                self.last[key] = (e, v)
+    name = "last"
 
-    def predict(self, X, epochs):
-        m = np.array([self.last[tuple(r)][1] for r in X.itertuples(index=False)])
-        return m, np.zeros_like(m)
+    def _fit(self, X, Y, s):
+        self.last_ = np.array([row[np.isfinite(row)][-1] for row in Y])
+
+    def _predict_rows(self, rows, s):
+        return self.last_[rows], np.zeros(len(rows))
 
 
 def test_lc_prediction_pipeline():
     from analysis import lc_prediction as lp
 
     task = synthetic_task(n_configs=30, n_epochs=10, seed=4)
-    pred = lp.predict_from_fraction(_MeanCurveSurrogate(), task, [0.1, 0.5, 0.9])
-    obj = task.served_objective()[:, 0, :]
+    pred = lc_predictions(task, [0.1, 0.5, 0.9], n_train=30, seed=0, models={"last": lambda seed: _LastValueLC()})
+    obj = lc_targets(task)
+    assert list(pred.columns) == ["model", "fraction", "observed_epochs", "config_id", "observed", "predicted", "std"]
     p5 = pred[pred.fraction == 0.5]
-    np.testing.assert_allclose(p5.predicted, obj[:, 4])  # last observed epoch = ceil(0.5*10) = 5
-    q = lp.prediction_quality(pred)
+    assert (p5.observed_epochs == 5).all()  # round(0.5 * 10)
+    np.testing.assert_allclose(p5.predicted, obj[p5.config_id, 4])
+    np.testing.assert_allclose(p5.observed, obj[p5.config_id, -1])
+    q = lp.prediction_quality(pred, by=("model", "fraction"))
     ref = st.spearmanr(obj[:, 4], obj[:, -1])
     assert q.set_index("fraction").loc[0.5, "spearman"] == pytest.approx(ref.statistic)
     re = lp.relative_errors(pred)
     np.testing.assert_allclose(re.abs_rel_error, np.abs(re.predicted - re.observed) / np.abs(re.observed))
     # with more of the curve seen, the last-value predictor is closer to the final value
     assert re.groupby("fraction").abs_rel_error.mean().is_monotonic_decreasing
+    # the aggregate study is the same table reduced
+    study = lc_prediction_study(task, [0.1, 0.5, 0.9], n_train=30, seed=0,
+                                models={"last": lambda seed: _LastValueLC()})
+    assert study.set_index("fraction").loc[0.5, "spearman"] == pytest.approx(ref.statistic)
     sl = lp.slice_data(_SliceSurrogate(), task.configs.iloc[0], "dropout", np.linspace(0, 0.9, 5), [1, 10])
     assert len(sl) == 10 and np.allclose(sl[sl.epoch == 10]["mean"], np.linspace(0, 0.9, 5) + 10)
 

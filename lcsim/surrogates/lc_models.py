@@ -29,7 +29,7 @@ from ..errors import InvalidParameterError, check_int, unknown_name
 from ..seeding import derive, make_rng, torch_generator
 
 __all__ = ["LCModel", "PowerLawLC", "NNLC", "GPLC", "ConditionedNNLC", "DPLLC", "LC_MODELS", "lc_targets",
-           "lc_prediction_study"]
+           "lc_predictions", "lc_prediction_study"]
 
 
 class LCModel(abc.ABC):
@@ -330,42 +330,50 @@ def lc_targets(task) -> np.ndarray:
     return v if task.minimize else -v
 
 
-def lc_prediction_study(task, fractions=(0.1, 0.2, 0.4, 0.6, 0.8), n_train: int = 100, seed=0, models=None,
-                        model_params: dict | None = None) -> pd.DataFrame:
-    """DPL Fig. 2: how well each model predicts final values from partially observed curves.
+def lc_predictions(task, fractions=(0.1, 0.2, 0.4, 0.6, 0.8), n_train: int = 100, seed=0, models=None,
+                   model_params: dict | None = None) -> pd.DataFrame:
+    """Per-configuration predictions of the final value from partially observed curves (DPL Figs. 2 and 7).
 
     ``n_train`` configurations are drawn from the task's pool; for every fraction ``f`` each curve is observed up to
     epoch ``max(1, round(f * n_epoch))`` and every model predicts the value at the last epoch for the same
-    configurations. Correlation (Pearson and Spearman) and mean absolute error against the true final values.
+    configurations. Values are :func:`lc_targets` (lower is better).
 
     Args:
         task: an lcsim :class:`~lcsim.benchmarks.Task`.
         fractions: observed fractions of each curve, in (0, 1).
         n_train: configurations drawn (without replacement, capped at the pool size).
         seed: seed of the draw and of the models.
-        models: names from :data:`LC_MODELS` (default: all five).
-        model_params: optional ``{name: {param: value}}`` passed to the model constructors.
+        models: names from :data:`LC_MODELS` (default: all five), or a mapping ``{name: factory}`` where
+            ``factory(seed) -> LCModel`` (to compare a model of your own).
+        model_params: optional ``{name: {param: value}}`` passed to the constructors of named models.
 
     Returns:
-        DataFrame with columns model, fraction, observed_epochs, n_configs, pearson, spearman, mae, seed.
+        DataFrame with columns model, fraction, observed_epochs, config_id, observed (true final value), predicted,
+        std.
     """
-    from scipy.stats import pearsonr, spearmanr
-
     from ..optimizers import encode_configs
 
-    models = list(LC_MODELS) if models is None else list(models)
-    for m in models:
-        if m not in LC_MODELS:
-            raise unknown_name("LC model", m, LC_MODELS)
-    model_params = model_params or {}
-    n_train = check_int("lc_prediction_study", "n_train", n_train, 3)
+    if isinstance(models, dict):
+        factories = dict(models)
+    else:
+        names = list(LC_MODELS) if models is None else list(models)
+        for m in names:
+            if m not in LC_MODELS:
+                raise unknown_name("LC model", m, LC_MODELS)
+        params_of = model_params or {}
+
+        def _factory(name):
+            cls, params = LC_MODELS[name], dict(params_of.get(name, {}))
+            return (lambda s: cls(**params)) if name in ("power_law", "gp") else (lambda s: cls(seed=s, **params))
+
+        factories = {m: _factory(m) for m in names}
+    n_train = check_int("lc_predictions", "n_train", n_train, 3)
     rng = make_rng(derive(seed, "lc-study", task.key))
     ids = np.sort(rng.choice(task.n_configs, size=min(n_train, task.n_configs), replace=False))
     Y = lc_targets(task)[ids]
     X = np.nan_to_num(encode_configs(task.space, task.configs.iloc[ids]), nan=0.0)
     T = Y.shape[1]
     budgets = np.arange(1, T + 1, dtype=float)
-    truth = Y[:, -1]
     rows = []
     for f in fractions:
         if not 0 < f < 1:
@@ -373,15 +381,35 @@ def lc_prediction_study(task, fractions=(0.1, 0.2, 0.4, 0.6, 0.8), n_train: int 
         k = max(1, int(round(f * T)))
         part = Y.copy()
         part[:, k:] = np.nan
-        for name in models:
-            cls = LC_MODELS[name]
-            params = dict(model_params.get(name, {}))
-            model = cls(**params) if name in ("power_law", "gp") else cls(seed=derive(seed, name), **params)
-            mean, _ = model.fit(X, part, budgets).predict(np.arange(len(ids)), budgets[-1])
-            ok = np.isfinite(mean)
-            pr = pearsonr(mean[ok], truth[ok])[0] if ok.sum() > 2 and np.std(mean[ok]) > 0 else np.nan
-            sr = spearmanr(mean[ok], truth[ok])[0] if ok.sum() > 2 and np.std(mean[ok]) > 0 else np.nan
-            rows.append({"model": name, "fraction": float(f), "observed_epochs": k, "n_configs": len(ids),
-                         "pearson": float(pr), "spearman": float(sr), "mae": float(np.mean(np.abs(mean - truth))),
-                         "seed": int(seed) if not hasattr(seed, "entropy") else -1})
+        for name, factory in factories.items():
+            mean, std = factory(derive(seed, name)).fit(X, part, budgets).predict(np.arange(len(ids)), budgets[-1])
+            rows.append(pd.DataFrame({"model": name, "fraction": float(f), "observed_epochs": k, "config_id": ids,
+                                      "observed": Y[:, -1], "predicted": np.asarray(mean, float),
+                                      "std": np.asarray(std, float)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def lc_prediction_study(task, fractions=(0.1, 0.2, 0.4, 0.6, 0.8), n_train: int = 100, seed=0, models=None,
+                        model_params: dict | None = None) -> pd.DataFrame:
+    """DPL Fig. 2: how well each model predicts final values from partially observed curves.
+
+    Aggregates :func:`lc_predictions` (same arguments): correlation (Pearson and Spearman) and mean absolute error of
+    the predicted against the true final values, per model and fraction. NaN predictions are left out.
+
+    Returns:
+        DataFrame with columns model, fraction, observed_epochs, n_configs, pearson, spearman, mae, seed.
+    """
+    from scipy.stats import pearsonr, spearmanr
+
+    pred = lc_predictions(task, fractions, n_train, seed, models, model_params)
+    rows = []
+    for (name, f), g in pred.groupby(["model", "fraction"], sort=False):
+        mean, truth = g["predicted"].to_numpy(), g["observed"].to_numpy()
+        ok = np.isfinite(mean)
+        pr = pearsonr(mean[ok], truth[ok])[0] if ok.sum() > 2 and np.std(mean[ok]) > 0 else np.nan
+        sr = spearmanr(mean[ok], truth[ok])[0] if ok.sum() > 2 and np.std(mean[ok]) > 0 else np.nan
+        rows.append({"model": name, "fraction": float(f), "observed_epochs": int(g["observed_epochs"].iloc[0]),
+                     "n_configs": len(g), "pearson": float(pr), "spearman": float(sr),
+                     "mae": float(np.mean(np.abs(mean - truth))),
+                     "seed": int(seed) if not hasattr(seed, "entropy") else -1})
     return pd.DataFrame(rows)
