@@ -1,4 +1,4 @@
-"""``python -m paper_figures [--only NAME ...] [--scale tiny|small|full] [--out DIR] [--force]``.
+"""``python -m paper_figures [--only NAME ...] [--scale tiny|small|full] [--out DIR] [--force] [--jobs N]``.
 
 Runs each figure script, skipping scripts whose outputs exist for the same scale and are complete (resume; a CSV
 that records skipped pieces is redone, so figures fill in as methods and loaders land; ``--force`` redoes all).
@@ -22,6 +22,7 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", default="small", choices=sorted(SCALES), help="tiny is for tests")
     ap.add_argument("--out", default="paper_figures_out", help="output folder (default ./paper_figures_out)")
     ap.add_argument("--force", action="store_true", help="recompute scripts whose outputs exist")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes for the replay grids (same numbers for any)")
     a = ap.parse_args(argv)
     names = a.only or list(SCRIPTS)
     bad = [n for n in names if n not in SCRIPTS]
@@ -44,7 +45,7 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         print(f"[{i}/{len(names)}] {name} ...", flush=True)
         mod = importlib.import_module(f"paper_figures.{name}")
-        mod.main(Context(scale, out))
+        mod.main(Context(scale, out, jobs=max(1, a.jobs)))
         print(f"[{i}/{len(names)}] {name} done in {time.perf_counter() - t0:.1f}s -> {done}", flush=True)
     return 0
 

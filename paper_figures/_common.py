@@ -40,8 +40,9 @@ class Scale:
 
 SCALES = {
     "tiny": Scale("tiny", ("synthetic",), 3, 2, 4, 24),
-    # ~20 min on 2 cores: a few tasks per benchmark, 3 seeds, DPL's 20 full evaluations
-    "small": Scale("small", ("embedded", "taskset", "lcbench_yahpo"), 4, 3, 20, None),
+    # tens of minutes on 2 cores (DPL's ensemble refits dominate): 2 tasks per benchmark, 2 seeds and half of DPL's
+    # budget (10 full evaluations instead of 20); the proxy studies use every embedded task
+    "small": Scale("small", ("embedded", "taskset", "lcbench_yahpo"), 2, 2, 10, None),
     # the papers' protocol: every task, 10 seeds (expected cost: hours for the tabular methods; DPL/SMAC dominate)
     "full": Scale("full", ("lcbench_yahpo", "taskset", "pd1", "lcbench", "embedded"), 10_000, 10, 20, None),
 }
@@ -59,6 +60,7 @@ class Context:
 
     scale: Scale
     out: Path
+    jobs: int = 1  # worker processes for uncached replay cells
     skipped: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
@@ -68,8 +70,9 @@ class Context:
         self.skipped.append(msg)
 
 
-def load_tasks(ctx: Context, benchmarks=None) -> list:
-    """Load up to ``scale.max_tasks`` tasks of each benchmark; missing ones are recorded as skipped."""
+def load_tasks(ctx: Context, benchmarks=None, max_tasks: int | None = None) -> list:
+    """Load up to ``max_tasks`` (default ``scale.max_tasks``) tasks of each benchmark; missing ones are recorded as
+    skipped."""
     from lcsim.benchmarks import get_benchmark
 
     tasks = []
@@ -82,7 +85,7 @@ def load_tasks(ctx: Context, benchmarks=None) -> list:
             continue
         try:
             bench = get_benchmark(name)
-            names = bench.tasks()[: ctx.scale.max_tasks]
+            names = bench.tasks()[: max_tasks or ctx.scale.max_tasks]
             if not names:
                 raise LookupError("no task files present")
             tasks += [bench.load(t) for t in names]
@@ -116,33 +119,58 @@ def available_methods(ctx: Context, names, task) -> list:
     return ok
 
 
-def run_grid(ctx: Context, tasks, methods, *, charge_overhead: bool = False) -> pd.DataFrame:
-    """Replay every (task, method, seed) cell; each cell is cached as parquet under ``out/cells`` (resume)."""
-    from tqdm import tqdm
+def _cell_path(ctx: Context, task, method: str, s: int, charge_overhead: bool) -> Path:
+    tag = "oh" if charge_overhead else "no"
+    return ctx.out / "cells" / (f"{task.benchmark}__{task.name}__{method}__s{s}__{ctx.scale.budget_full_evals:g}__"
+                                f"{tag}.parquet")
 
+
+def _run_cell(task, method: str, s: int, params: dict, budget_full_evals: float, charge_overhead: bool,
+              path: Path) -> pd.DataFrame:
+    """Replay one (task, method, seed index) cell and write it atomically (module level: runs in worker processes)."""
     from lcsim.optimizers import make_optimizer
     from lcsim.replay import Budget, problem_for, run
 
-    cells = ctx.out / "cells"
-    cells.mkdir(parents=True, exist_ok=True)
-    frames = []
+    seed = int_seed(derive(ROOT_SEED, task.key, method, s))
+    opt = make_optimizer(method, problem_for(task), seed, params)
+    res = run(task, opt, Budget.full_evaluations(task, budget_full_evals), seed=seed, method=method,
+              charge_overhead=charge_overhead)
+    df = res.table.assign(seed=s)  # grid seed index (the run seed is derived from it)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    df.to_parquet(tmp)
+    os.replace(tmp, path)
+    return df
+
+
+def run_grid(ctx: Context, tasks, methods, *, charge_overhead: bool = False) -> pd.DataFrame:
+    """Replay every (task, method, seed) cell; each cell is cached as parquet under ``out/cells`` (resume).
+
+    Uncached cells run in ``ctx.jobs`` processes; every cell's seed derives from (root seed, task, method, seed
+    index), so the numbers do not depend on ``jobs``.
+    """
+    from tqdm import tqdm
+
+    (ctx.out / "cells").mkdir(parents=True, exist_ok=True)
     todo = [(t, m, s) for t in tasks for m in methods for s in range(ctx.scale.seeds)]
-    for task, m, s in tqdm(todo, desc="replay grid", disable=None):
-        tag = "oh" if charge_overhead else "no"
-        f = cells / f"{task.benchmark}__{task.name}__{m}__s{s}__{ctx.scale.budget_full_evals:g}__{tag}.parquet"
-        if f.exists():
-            frames.append(pd.read_parquet(f))
-            continue
-        seed = int_seed(derive(ROOT_SEED, task.key, m, s))
-        opt = make_optimizer(m, problem_for(task), seed, method_params(ctx, m))
-        res = run(task, opt, Budget.full_evaluations(task, ctx.scale.budget_full_evals), seed=seed, method=m,
-                  charge_overhead=charge_overhead)
-        df = res.table.assign(seed=s)  # grid seed index (the run seed is derived from it)
-        tmp = f.with_suffix(".tmp")
-        df.to_parquet(tmp)
-        os.replace(tmp, f)
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    paths = [_cell_path(ctx, t, m, s, charge_overhead) for t, m, s in todo]
+    frames = {i: pd.read_parquet(p) for i, p in enumerate(paths) if p.exists()}
+    args = {i: (t, m, s, method_params(ctx, m), ctx.scale.budget_full_evals, charge_overhead, paths[i])
+            for i, (t, m, s) in enumerate(todo) if i not in frames}
+    bar = tqdm(total=len(todo), initial=len(frames), desc="replay grid", disable=None)
+    if ctx.jobs > 1 and len(args) > 1:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(ctx.jobs) as pool:
+            futs = {pool.submit(_run_cell, *a): i for i, a in args.items()}
+            for f in as_completed(futs):
+                frames[futs[f]] = f.result()
+                bar.update()
+    else:
+        for i, a in args.items():
+            frames[i] = _run_cell(*a)
+            bar.update()
+    bar.close()
+    return pd.concat([frames[i] for i in sorted(frames)], ignore_index=True) if frames else pd.DataFrame()
 
 
 def write_outputs(ctx: Context, name: str, data: pd.DataFrame, fig=None, meta: dict | None = None,
@@ -222,7 +250,7 @@ def load_proxy_tables(ctx: Context, needed) -> list[tuple[str, pd.DataFrame]]:
         ctx.notes.append("tiny scale: synthetic proxy tables (test plumbing only, not a result)")
         return [(f"synthetic{s}", synthetic_proxy_table(s)) for s in range(2)]
     out = []
-    for task in load_tasks(ctx, ["embedded"]):
+    for task in load_tasks(ctx, ["embedded"], max_tasks=10_000):
         have = {PROXY_NAMES.get(m, m) for m in task.metrics}
         missing = [m for m in needed if m not in have]
         if missing:

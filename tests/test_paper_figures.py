@@ -73,8 +73,13 @@ def test_dpl_fig4_ranks(out):
 
 
 def test_dpl_fig5_and_fig6_ranges(out):
-    df, _ = read_csv(out / "dpl_fig5.csv")
+    df, meta = read_csv(out / "dpl_fig5.csv")
     assert df.x.between(0, 1).all() and (df["mean"] >= 0).all()
+    # at x = 1 random search has used all of its own time: its point is its mean final regret over tasks and seeds
+    cells = pd.concat([pd.read_parquet(f) for f in (out / "cells").glob("*__random_search__*__no.parquet")])
+    final = cells.groupby(["task", "seed"]).normalized_regret.last()
+    rs = df[(df.method == "random_search") & np.isclose(df.x, 1.0)]["mean"].iloc[0]
+    assert rs == pytest.approx(final.mean())
     df, _ = read_csv(out / "dpl_fig6.csv")
     share = df[df.quantity.isin(["top1pct_share", "rank_change_share"])].value.dropna()
     assert share.between(0, 1).all()
@@ -118,8 +123,8 @@ def test_resume_and_bad_name(out, capsys):
 
 
 def test_fresh_process_same_numbers(out, tmp_path):
-    """Same seed, fresh process -> the same DPL Fig. 3 numbers (no cache shared)."""
-    r = subprocess.run([sys.executable, "-m", "paper_figures", "--only", "dpl_fig3", "--scale", "tiny", "--out",
+    """Same seed, fresh process, 2 worker processes -> the same DPL Fig. 3 numbers (no cache shared)."""
+    r = subprocess.run([sys.executable, "-m", "paper_figures", "--only", "dpl_fig3", "--scale", "tiny", "--jobs", "2", "--out",
                         str(tmp_path)], capture_output=True, text=True, timeout=120,
                        cwd=Path(__file__).resolve().parents[1])
     assert r.returncode == 0, r.stderr
