@@ -189,6 +189,7 @@ class Task:
         if not self.version:
             raise DataFormatError(f"Task {self.benchmark}/{self.name}: a data version string is required.")
         self._served = None
+        self._first_bad = None
 
     # ------------------------------------------------------------------ shape helpers
     @property
@@ -240,6 +241,16 @@ class Task:
             self._served.setflags(write=False)
         return self._served
 
+    def first_nonfinite_epoch(self) -> np.ndarray:
+        """1-based epoch of each run's first non-finite objective value (``n_epochs + 1`` if none), shape
+        (n_cfg, n_seed); a run has diverged by epoch ``e`` iff this is ``<= e``."""
+        if self._first_bad is None or len(self._first_bad) != self.n_configs:
+            bad = ~np.isfinite(self.curves[..., self.objective_index])
+            first = np.where(bad.any(axis=2), bad.argmax(axis=2) + 1, self.n_epochs + 1)
+            first.setflags(write=False)
+            self._first_bad = first
+        return self._first_bad
+
     def lookup(self, config_id: int, seed_index: int, first_epoch: int, last_epoch: int) -> dict:
         """Values of epochs ``first_epoch..last_epoch`` (1-based, inclusive) of one run.
 
@@ -251,12 +262,11 @@ class Task:
                 f"Epochs {first_epoch}..{last_epoch} out of range for task {self.key}: valid epochs are "
                 f"1..{self.n_epochs}.")
         sl = slice(first_epoch - 1, last_epoch)
-        raw_obj = self.curves[config_id, seed_index, :last_epoch, self.objective_index]
         return {
             "objective": self.served_objective()[config_id, seed_index, sl],
             "metrics": self.curves[config_id, seed_index, sl, :],
             "cost": self.epoch_cost[config_id, seed_index, sl],
-            "diverged": bool(not np.all(np.isfinite(raw_obj))),
+            "diverged": bool(self.first_nonfinite_epoch()[config_id, seed_index] <= last_epoch),
         }
 
     @property

@@ -208,7 +208,6 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
     epoch_cost = task.epoch_cost
     by_epochs = budget.unit == "epochs"
     limit = float(budget.amount)
-    obj_index = task.objective_index
 
     chunks: list[tuple] = []     # per finished (or stopped) job: arrays of its newly paid epochs
     heap: list[tuple] = []
@@ -248,8 +247,7 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
         if got is None:
             got = ledger.reveal(r.job.trial_id, r.done + 1, upto)
         k = upto - r.done
-        raw = got["metrics"][:, obj_index]
-        div = ledger.diverged.get(r.job.trial_id, False) | np.logical_or.accumulate(~np.isfinite(raw))
+        div = np.arange(r.done + 1, upto + 1) >= task.first_nonfinite_epoch()[r.cid, replica]  # sticky
         ledger.diverged[r.job.trial_id] = bool(div[-1])
         chunks.append((r.job.trial_id, r.cid, r.done + 1, k, np.asarray(got["objective"], float), div,
                        np.asarray(got["metrics"], float), r.ends[:k], r.cost[:k], r.worker, r.ask_s + tell_s))

@@ -31,12 +31,40 @@ class _Done(Exception):
     pass
 
 
+_STOP = {"flag": False}
+_ACQS: list = []    # per query: Dragonfly's acquisition ("init" for the initial design)
+
+
+def _install_stop_hook():
+    """Let ``_Done`` end the run: Dragonfly's experiment caller wraps the objective in a bare ``except:`` (an
+    exception becomes ``EVAL_ERROR_CODE``, which then breaks the GP update), so the objective only sets a flag and
+    this wrapper, outside that ``try``, raises once the evaluation has been recorded."""
+    from dragonfly.exd import experiment_caller as ec
+
+    orig = ec.ExperimentCaller.eval_at_fidel_single
+    if getattr(orig, "_xc_hook", False):
+        return
+
+    def hooked(self, fidel, point, qinfo=None, *args, **kwargs):
+        _ACQS.append(str(getattr(qinfo, "curr_acq", "init")))
+        out = orig(self, fidel, point, qinfo, *args, **kwargs)
+        if _STOP["flag"]:
+            raise _Done()
+        return out
+
+    hooked._xc_hook = True
+    ec.ExperimentCaller.eval_at_fidel_single = hooked
+
+
 def run_boca(d, seed, budget):
     from dragonfly import load_config, minimize_multifidelity_function
 
     enc, obj = d["encoded"], d["objective"]
     max_epoch = obj.shape[1]
     np.random.seed(seed)
+    _install_stop_hook()
+    _STOP["flag"] = False
+    _ACQS.clear()
     # Dragonfly's default initial capital clip(5 d, max(5, 0.025 B), max(5, 0.075 B)) for a budget of B epochs (what
     # the DPL wrapper's capital in epochs gave), passed explicitly because the capital given here is open-ended
     dim = enc.shape[1]
@@ -64,7 +92,8 @@ def run_boca(d, seed, budget):
             cfgs.append(cid)
         for ep in range(paid[cid] + 1, e + 1):
             if state["used"] >= budget:
-                raise _Done()
+                _STOP["flag"] = True
+                break
             state["used"] += 1
             trace.append(float(obj[cid, ep - 1]))
             paid[cid] = ep
@@ -80,7 +109,7 @@ def run_boca(d, seed, budget):
                                                                          init_capital=init_capital))
     except _Done:
         pass
-    return {"seed": seed, "objective": trace, "config_ids": cfgs,
+    return {"seed": seed, "objective": trace, "config_ids": cfgs, "fidelities": fidels, "acquisitions": list(_ACQS),
             "low_fidelity_share": float(np.mean(np.array(fidels) < max_epoch))}
 
 
