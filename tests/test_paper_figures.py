@@ -163,3 +163,43 @@ def test_fghpo_fig5_quantiles(out):
     v = tab[tab.epoch == 2].sharpness
     assert row["mean"] == pytest.approx(v.mean()) and row.q25 == pytest.approx(np.quantile(v, 0.25))
     assert (df.q25 <= df.q75).all()
+
+
+def test_dpl_fig1_refits_from_the_csv(out):
+    """The slice and budget predictions reproduce from a fresh DPLLC with the recorded seed fitted on the CSV's
+    training points; std >= 0; one row per slice value and budget, one per epoch for panel (b)."""
+    import json
+
+    from lcsim.surrogates import DPLLC
+
+    df, meta = read_csv(out / "dpl_fig1.csv")
+    tr, _ = read_csv(out / "dpl_fig1_train.csv")
+    m = {k: json.loads(v[0]) for k, v in meta.items() if k not in ("note", "skipped", "figure", "scale")}
+    T, cols, param = m["n_epochs"], m["encoded_columns"], m["param"]
+    assert (df["std"] >= 0).all() and df["mean"].notna().all()
+    a, b = df[df.panel == "slice"], df[df.panel == "budget"]
+    values = np.linspace(0.0, 0.9, 7)  # tiny: synthetic dropout slice
+    assert len(a) == len(values) * len(m["pred_budgets"]) and sorted(set(a.epoch)) == m["pred_budgets"]
+    assert len(b) == T and list(b.epoch) == list(range(1, T + 1))
+    rows = tr.groupby("row")[[f"x_{c}" for c in cols]].first()
+    X = rows.to_numpy()
+    Y = np.full((len(X), T), np.nan)
+    Y[tr.row.to_numpy(), tr.epoch.to_numpy(int) - 1] = tr.target.to_numpy()
+    assert list(np.isfinite(Y).sum(axis=1)) == m["n_observed_epochs"]
+    model = DPLLC(seed=m["dpl_seed"], **m["dpl_params"]).fit(X, Y, np.arange(1, T + 1, dtype=float))
+    Xs = np.tile(m["base_encoded"], (len(values), 1))
+    Xs[:, cols.index(param)] = values / 0.9  # dropout in [0, 0.9], linear
+    for e in m["pred_budgets"]:
+        mean, std = model.predict(Xs, e)
+        d = a[a.epoch == e]
+        np.testing.assert_allclose(d["value"], values)
+        np.testing.assert_allclose(d["mean"], mean, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(d["std"], std, rtol=1e-6, atol=1e-9)
+    j = m["panel_b_row"]
+    for e in (1, T):
+        mean, std = model.predict(X[j:j + 1], e)
+        row = b[b.epoch == e].iloc[0]
+        assert row["mean"] == pytest.approx(mean[0], rel=1e-6) and row["std"] == pytest.approx(std[0], rel=1e-6)
+    k = m["n_observed_epochs"][j]
+    assert k < T and b.observed.notna().sum() == k
+    np.testing.assert_allclose(b.observed.iloc[:k], Y[j, :k])
