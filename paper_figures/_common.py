@@ -13,6 +13,7 @@ import json
 import os
 import shlex
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +67,24 @@ class Context:
         msg = f"{what}: {reason}"
         print(f"[paper_figures] skipping {msg}", file=sys.stderr)
         self.skipped.append(msg)
+
+
+@contextmanager
+def torch_threads(n: int = 1):
+    """Run a block with ``n`` intra-op torch threads, restoring the previous count afterwards.
+
+    Small networks train many times faster on one thread than on two on a shared 2-core machine (the second thread
+    spin-waits for a core); the live builder's workers use one thread for the same reason. Scripts that train small
+    nets wrap their work in this, and so do the tests that retrain them (thread counts can change reduction order).
+    """
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def load_tasks(ctx: Context, benchmarks=None) -> list:

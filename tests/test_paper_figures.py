@@ -203,3 +203,39 @@ def test_dpl_fig1_refits_from_the_csv(out):
     k = m["n_observed_epochs"][j]
     assert k < T and b.observed.notna().sum() == k
     np.testing.assert_allclose(b.observed.iloc[:k], Y[j, :k])
+
+
+def test_fghpo_fig1_centre_is_the_trained_models_loss(out):
+    """Retrain both selected runs from the CSV (configuration, run seed, epochs): the landscape's centre is their
+    training cross-entropy computed directly; the low-sharpness run's recorded sharpness is below the high one's."""
+    import json
+
+    import torch
+    import torch.nn.functional as F
+
+    from lcsim.live import Trainer, load_dataset
+    from paper_figures._common import torch_threads
+
+    df, meta = read_csv(out / "fghpo_fig1.csv")
+    cf, _ = read_csv(out / "fghpo_fig1_configs.csv")
+    grid = json.loads(meta["grid"][0])
+    assert set(df.label) == {"low", "high"} and (df.groupby("label").size() == grid * grid).all()
+    s = df.groupby("label").sharpness.first()
+    assert s["low"] < s["high"]
+    sel = cf[cf.label.isin(["low", "high"])].set_index("label")
+    assert sel.loc["low", "sharpness_epoch1"] == pytest.approx(s["low"])
+    ok = cf[np.isfinite(cf.sharpness_epoch1) & (cf.sharpness_epoch1 > 0) & (cf.train_loss_epoch1 < np.log(3))]
+    assert s["low"] == pytest.approx(ok.sharpness_epoch1.min()) and s["high"] == pytest.approx(ok.sharpness_epoch1.max())
+    ds = load_dataset(json.loads(meta["dataset"][0]), seed=0)
+    x, y = torch.as_tensor(ds.x_train), torch.as_tensor(ds.y_train)
+    for label in ("low", "high"):
+        r = sel.loc[label]
+        with torch_threads(1):
+            tr = Trainer(ds, json.loads(meta["family"][0]), json.loads(r.config), int(r.run_seed))
+            tr.train_until(int(r.epochs))
+        tr.model.eval()
+        with torch.no_grad():
+            direct = float(F.cross_entropy(tr.model(x), y))
+        centre = df[(df.label == label) & (df.alpha == 0) & (df.beta == 0)]["loss"]
+        assert len(centre) == 1 and centre.iloc[0] == pytest.approx(direct, rel=1e-6)
+        assert r.train_loss == pytest.approx(direct, rel=1e-5)  # the trainer's own end-of-training record
