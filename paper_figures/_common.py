@@ -70,19 +70,23 @@ class Context:
 
 
 @contextmanager
-def torch_threads(n: int = 1):
-    """Run a block with ``n`` intra-op torch threads, restoring the previous count afterwards.
+def single_threaded():
+    """Run a block with one BLAS/OpenMP thread (``threadpoolctl``) and one intra-op torch thread, restoring the
+    previous settings afterwards.
 
-    Small networks train many times faster on one thread than on two on a shared 2-core machine (the second thread
-    spin-waits for a core); the live builder's workers use one thread for the same reason. Scripts that train small
-    nets wrap their work in this, and so do the tests that retrain them (thread counts can change reduction order).
+    On the shared 2-core machine a second thread spin-waits for a core: small networks train many times faster on one
+    thread and TuRBO's GP steps (numpy/OpenBLAS) about 7x faster (measured); the live builder's workers use one thread
+    for the same reason. Scripts that train small nets or fit small GPs wrap their work in this, and so do the tests
+    that redo their numbers (thread counts can change the order of floating-point reductions).
     """
     import torch
+    from threadpoolctl import threadpool_limits
 
     old = torch.get_num_threads()
-    torch.set_num_threads(n)
+    torch.set_num_threads(1)
     try:
-        yield
+        with threadpool_limits(1):
+            yield
     finally:
         torch.set_num_threads(old)
 

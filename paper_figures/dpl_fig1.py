@@ -22,7 +22,8 @@ architecture and training settings) and :func:`analysis.lc_prediction.slice_data
 
 Outputs: ``dpl_fig1.csv`` (panel, param, value, epoch, mean, std, true, observed) and ``dpl_fig1_train.csv`` (every
 observed training point: row, value, epoch, target and the encoded configuration ``x_<name>``), so the fit can be
-redone from the CSV alone (the tests do, with a fresh DPLLC of the recorded seed).
+redone from the CSV alone (the tests do, with a fresh DPLLC of the recorded seed). The fit runs single-threaded
+(:func:`paper_figures._common.single_threaded`).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ import pandas as pd
 
 from analysis.lc_prediction import budget_data, slice_data
 
-from ._common import ROOT_SEED, write_outputs
+from ._common import ROOT_SEED, single_threaded, write_outputs
 
 CLAIM = ("The power-law surrogate is confident near observed configurations and more uncertain for partially "
          "observed ones, the more so further from the observed region; for a partially observed configuration the "
@@ -107,14 +108,14 @@ def main(ctx):
         Y[i, int(k):] = np.nan
     X = np.nan_to_num(encode_configs(task.space, s["train_configs"]), nan=0.0)
     seed = int_seed(derive(ROOT_SEED, "dpl_fig1", task.key))
-    model = DPLLC(seed=seed, **s["dpl"]).fit(X, Y, budgets)
-
     pred_budgets = sorted({max(1, int(round(T / 4))), max(1, int(round(T / 2))), T})
-    a = slice_data(model, task.space, s["base"], param, s["values"], pred_budgets)
-    a["true"] = np.nan if s["true_slice"] is None else np.concatenate(
-        [s["true_slice"][:, int(b) - 1] for b in pred_budgets])
     j = s["panel_b"]
-    b = budget_data(model, X[j], budgets)
+    with single_threaded():
+        model = DPLLC(seed=seed, **s["dpl"]).fit(X, Y, budgets)
+        a = slice_data(model, task.space, s["base"], param, s["values"], pred_budgets)
+        b = budget_data(model, X[j], budgets)
+    a["true"] = np.nan if s["true_slice"] is None else np.concatenate(
+        [s["true_slice"][:, int(e) - 1] for e in pred_budgets])
     b.insert(0, "value", float(s["train_configs"][param].iloc[j]))
     b.insert(0, "param", param)
     b["true"] = s["Y"][j]

@@ -22,8 +22,8 @@ datasets (:func:`lcsim.live.load_dataset`: no preprocessing, 60/20/20 split, spl
 
 ``sharpness`` in ``fghpo_fig1.csv`` is the epoch-1 value the selection used; ``fghpo_fig1_configs.csv`` lists every probe (configuration, run seed,
 epoch-1 sharpness) and, for the two selected runs, the final sharpness, train/test loss and accuracy and the
-accuracy gap, so a run can be retrained from the CSV alone (the tests do). Training runs on one torch thread
-(:func:`paper_figures._common.torch_threads`).
+accuracy gap, so a run can be retrained from the CSV alone (the tests do). Training runs on one thread
+(:func:`paper_figures._common.single_threaded`).
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from ._common import ROOT_SEED, torch_threads, write_outputs
+from ._common import ROOT_SEED, single_threaded, write_outputs
 
 CLAIM = ("A configuration with low sharpness after one epoch has a wider, flatter minimum than one with high "
          "sharpness; the sharper one can fit the training set as well or faster yet generalizes worse.")
@@ -52,7 +52,7 @@ def train_loss_fn(model, data):
 
 
 def main(ctx):
-    with torch_threads(1):
+    with single_threaded():
         return _main(ctx)
 
 
