@@ -271,3 +271,29 @@ def test_fghpo_fig1_centre_is_the_trained_models_loss(out):
         centre = df[(df.label == label) & (df.alpha == 0) & (df.beta == 0)]["loss"]
         assert len(centre) == 1 and centre.iloc[0] == pytest.approx(direct, rel=1e-6)
         assert r.train_loss == pytest.approx(direct, rel=1e-5)  # the trainer's own end-of-training record
+
+
+def test_fghpo_fig2_runtimes(out):
+    """Fig. 2's medians come from the protocol runs of Table 1; every run's replayed training time respects the
+    protocol's epoch budget (FGHPO: N1 probe epochs + N2 full curves; others: n_evals full curves)."""
+    import json
+
+    from paper_figures._fghpo import synthetic_sharpness_task
+
+    df, meta = read_csv(out / "fghpo_fig2.csv")
+    runs, _ = read_csv(out / "fghpo_table1_runs.csv")
+    runs["total_s"] = runs.runtime_s + runs.overhead_s
+    med = runs.groupby(["dataset", "method"]).agg(tr=("runtime_s", "median"), tot=("total_s", "median"))
+    for r in df.itertuples():
+        assert r.median_train_s == pytest.approx(med.loc[(r.dataset, r.method), "tr"])
+        assert r.median_total_s == pytest.approx(med.loc[(r.dataset, r.method), "tot"])
+        fg = med.loc[(r.dataset, "fghpo"), "tot"]
+        assert r.fghpo_share == pytest.approx(fg / r.median_total_s)
+    assert (df.median_overhead_s >= 0).all() and (df[df.method == "fghpo"].fghpo_share == 1).all()
+    n_probe, n_full, n_evals = (json.loads(meta[k][0]) for k in ("n_probe", "n_full", "n_evals"))
+    for s in range(3):
+        task = synthetic_sharpness_task(s, 24)
+        worst = task.epoch_cost.max()  # seconds of the most expensive epoch of the task
+        part = runs[runs.dataset == f"powerlaw{s}"]
+        epochs = np.where(part.method == "fghpo", n_probe + n_full * task.n_epochs, n_evals * task.n_epochs)
+        assert (part.runtime_s <= epochs * worst + 1e-9).all() and (part.runtime_s > 0).all()
