@@ -20,10 +20,10 @@ Datasets: the paper's OpenML sets need the OpenML cache (not shipped). ``small``
 digits, ``tiny`` (tests) iris with 8 probes, 2 epochs and a 5 x 5 grid; both as lcsim loads the Bayesmark
 datasets (:func:`lcsim.live.load_dataset`: no preprocessing, 60/20/20 split, split seed 0).
 
-``sharpness`` in ``fghpo_fig1.csv`` is the epoch-1 value the selection used; ``fghpo_fig1_configs.csv`` lists every probe (configuration, run seed,
-epoch-1 sharpness) and, for the two selected runs, the final sharpness, train/test loss and accuracy and the
-accuracy gap, so a run can be retrained from the CSV alone (the tests do). Training runs on one thread
-(:func:`paper_figures._common.single_threaded`).
+``sharpness`` in ``fghpo_fig1.csv`` is the epoch-1 value the selection used; ``fghpo_fig1_configs.csv`` lists every
+probe (configuration, run seed, epoch-1 sharpness and training loss) and, for the two selected runs, the final
+sharpness, train/test loss and accuracy and the accuracy gap, so a run can be retrained from the CSV alone (the tests
+do). Training runs on one thread (:func:`paper_figures._common.single_threaded`).
 """
 from __future__ import annotations
 
@@ -66,7 +66,8 @@ def _main(ctx):
 
     st = SETTINGS[ctx.scale.name]
     if ctx.scale.name == "tiny":
-        ctx.notes.append("tiny scale: iris, 4 probes, 2 epochs, 5 x 5 grid (test plumbing only, not a result)")
+        ctx.notes.append(f"tiny scale: iris, {st['n_configs']} probes, {st['epochs']} epochs, "
+                         f"{st['n']} x {st['n']} grid (test plumbing only, not a result)")
     ctx.notes.append(f"dataset: scikit-learn {st['dataset']}; the paper's Fig. 1 uses OpenML Australian (Fig. 4 more "
                      "OpenML sets), whose data needs the OpenML cache, which lcsim does not ship")
     factory, family = SPACES[SPACE]
