@@ -1,4 +1,5 @@
-"""AGN Fig. 2 / FGHPO Fig. 2: seconds per epoch of plain training, training + AGN, training + exact GN."""
+"""AGN Fig. 2: seconds per epoch of plain training, training + AGN, training + exact GN (FGHPO Fig. 2, the run time
+of whole HPO runs, is ``fghpo_fig2``)."""
 from __future__ import annotations
 
 import pandas as pd

@@ -10,8 +10,8 @@ from analysis import efficiency, iou, ranking, regret, stats
 from lcsim.errors import InvalidParameterError
 from lcsim.optimizers import make_optimizer
 from lcsim.replay import Budget, problem_for, run
-from lcsim.testing.synthetic import synthetic_task
 from lcsim.surrogates import LCModel, lc_prediction_study, lc_predictions, lc_targets
+from lcsim.testing.synthetic import synthetic_task
 
 
 def test_correlation_matches_scipy_and_drops_nan():
@@ -212,13 +212,56 @@ def test_lc_prediction_pipeline():
     study = lc_prediction_study(task, [0.1, 0.5, 0.9], n_train=30, seed=0,
                                 models={"last": lambda seed: _LastValueLC()})
     assert study.set_index("fraction").loc[0.5, "spearman"] == pytest.approx(ref.statistic)
-    sl = lp.slice_data(_SliceSurrogate(), task.configs.iloc[0], "dropout", np.linspace(0, 0.9, 5), [1, 10])
-    assert len(sl) == 10 and np.allclose(sl[sl.epoch == 10]["mean"], np.linspace(0, 0.9, 5) + 10)
 
 
-class _SliceSurrogate:
-    def predict(self, X, epochs):
-        return X["dropout"].to_numpy() + epochs, np.ones(len(X))
+class _KnownLC(LCModel):
+    """A conditioned LCModel whose prediction is a known function of the encoded configuration and the budget:
+    mean = 10 * x_lr + x_dropout + s, std = s * (1 + x_width), with s = budget / max budget."""
+
+    name = "known"
+    conditioned = True
+
+    def _fit(self, X, Y, s):
+        pass
+
+    def _predict_x(self, X, s):
+        return 10 * X[:, 1] + X[:, 0] + s, s * (1 + X[:, 2])
+
+    def _predict_rows(self, rows, s):
+        return self._predict_x(self.X_[rows], s)
+
+
+def test_slice_and_budget_data_use_the_encoding():
+    from analysis import lc_prediction as lp
+    from lcsim.optimizers import encode_configs
+
+    task = synthetic_task(n_configs=30, n_epochs=10, seed=4)
+    assert list(task.space.keys()) == ["dropout", "learning_rate", "width"]  # the encoding's column order
+    X = encode_configs(task.space, task.configs)
+    model = _KnownLC().fit(X, task.served_objective()[:, 0, :], np.arange(1, 11))
+    base = task.configs.iloc[3]
+    lrs = np.array([1e-4, 1e-3, 1e-2, 1e-1])
+    sl = lp.slice_data(model, task.space, base, "learning_rate", lrs, [5, 10])
+    assert list(sl.columns) == ["param", "value", "epoch", "mean", "std"] and len(sl) == 8
+    x_lr = (np.log(lrs) - np.log(1e-4)) / (np.log(1e-1) - np.log(1e-4))  # log scale, min-max: 0, 1/3, 2/3, 1
+    x_do = base["dropout"] / 0.9
+    x_w = (np.log(base["width"]) - np.log(16)) / (np.log(256) - np.log(16))
+    for e in (5, 10):
+        d = sl[sl.epoch == e]
+        np.testing.assert_allclose(d["value"], lrs)
+        np.testing.assert_allclose(d["mean"], 10 * x_lr + x_do + e / 10, rtol=1e-12)
+        np.testing.assert_allclose(d["std"], np.full(4, e / 10 * (1 + x_w)), rtol=1e-12)
+    # per-curve models cannot predict unseen configurations
+    from lcsim.surrogates import PowerLawLC
+
+    with pytest.raises(InvalidParameterError):
+        lp.slice_data(PowerLawLC(), task.space, base, "dropout", [0.1], [5])
+    with pytest.raises(InvalidParameterError):
+        lp.slice_data(model, task.space, base, "depth", [0.1], [5])
+    # across budgets: a fitted row and the same configuration given encoded agree
+    bd = lp.budget_data(model, 3, [1, 4, 10])
+    np.testing.assert_allclose(bd["mean"], 10 * X[3, 1] + X[3, 0] + np.array([1, 4, 10]) / 10, rtol=1e-12)
+    pd.testing.assert_frame_equal(bd, lp.budget_data(model, X[3], [1, 4, 10]))
 
 
 def test_agn_study_functions():

@@ -136,3 +136,24 @@ def test_direction_from_u_when_medians_are_equal():
     assert pw["median_a"].iloc[0] == pw["median_b"].iloc[0] == 5.0
     assert pw["p_adj"].iloc[0] < 0.05 and pw["better"].iloc[0] == "x"
     assert pairwise_mwu(df, maximize=False)["better"].iloc[0] == "y"
+
+
+def test_n_evals_sets_the_budget_of_methods_without_it():
+    """BOHB takes no n_evals parameter: the protocol turns it into a budget of n_evals full evaluations' worth of
+    epochs (it used to be passed on and refused)."""
+    from lcsim.benchmarks._base import Metric, Task
+
+    task = synthetic_task(n_configs=40, n_epochs=5)
+    sharp = np.repeat(task.curves[:, :, -1:, 0] + 1.0, task.n_epochs, axis=2)
+    curves = np.concatenate([task.curves, sharp[..., None]], axis=-1)
+    metrics = dict(task.metrics)
+    metrics["sharpness"] = Metric("sharpness", True)
+    t2 = Task(task.benchmark, task.name, task.configs, curves, metrics, task.objective, task.space, task.epoch_cost,
+              task.cost_unit, task.diverged, task.version)
+    res = run_replayed({"s": t2}, ["bohb"], repeats=2, score_metric="valid_acc", params={"bohb": {"n_evals": 3}},
+                       progress=False)
+    full_cost = task.epoch_cost[:, 0, :].sum(axis=1).max()
+    assert res["score"].notna().all() and (res["runtime_s"] <= 3 * full_cost + 1e-9).all()
+    big = run_replayed({"s": t2}, ["bohb"], repeats=2, score_metric="valid_acc", params={"bohb": {"n_evals": 12}},
+                       progress=False)
+    assert (big["runtime_s"] > res["runtime_s"]).all()

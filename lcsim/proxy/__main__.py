@@ -47,7 +47,7 @@ def run_fghpo(scale: str, out: Path, methods: list[str], repeats: int | None = N
     repeats = repeats or sc["repeats"]
     out.mkdir(parents=True, exist_ok=True)
     params = {"fghpo": {"n_probe": sc["n_probe"], "n_full": sc["n_full"]}, "random_search": {"n_evals": sc["n_evals"]},
-              **{m: {"n_evals": sc["n_evals"]} for m in ("tpe", "turbo", "cmaes", "pso")}}
+              **{m: {"n_evals": sc["n_evals"]} for m in ("tpe", "turbo", "cmaes", "pso", "bohb")}}
     if scale == "paper":
         import torch
 

@@ -139,6 +139,19 @@ def summary_table(results: pd.DataFrame, *, value: str = "score") -> pd.DataFram
 
 
 # ------------------------------------------------------------------------------------------------------ runners
+def _split_n_evals(method: str, params: dict) -> tuple[dict, int]:
+    """(constructor parameters, n_evals) of ``method``: ``n_evals`` (default 50) stays a parameter of methods that
+    take it (the black-box baselines) and is removed for the others (random search, BOHB, ...), whose budget it
+    sets instead: ``n_evals`` full evaluations' worth of epochs."""
+    import inspect
+
+    from ..optimizers import method_class
+
+    p = dict(params.get(method, {}))
+    takes = "n_evals" in inspect.signature(method_class(method).__init__).parameters
+    return p, int(p.get("n_evals", 50) if takes else p.pop("n_evals", 50))
+
+
 def _returned_trial(opt, obs_rows: list[tuple[int, float, int]], minimize: bool) -> int | None:
     """The trial a method returns: FGHPO's ``best``; otherwise the best value at the full epoch."""
     if hasattr(opt, "best") and not callable(opt.best):
@@ -157,8 +170,9 @@ def run_replayed(tasks: dict, methods: list[str], *, repeats: int = 20, seed: in
         methods: names of :data:`lcsim.optimizers.METHODS` (e.g. fghpo, random_search, tpe, turbo, bohb).
         repeats: R (FGHPO: 20).
         score_metric: task metric that scores the returned configuration at the full epoch.
-        params: method -> parameters (default :data:`DEFAULT_PARAMS`); ``random_search`` is stopped after
-            ``n_evals`` (default 50) full evaluations by the budget.
+        params: method -> parameters (default :data:`DEFAULT_PARAMS`); a method without an ``n_evals``
+            parameter (``random_search``, ``bohb``, ...) is stopped by the budget after ``n_evals`` (default 50)
+            full evaluations' worth of epochs.
     """
     from tqdm.auto import tqdm
 
@@ -176,8 +190,7 @@ def run_replayed(tasks: dict, methods: list[str], *, repeats: int = 20, seed: in
         task = tasks[d]
         if score_metric not in task.metrics:
             raise unknown_name("score metric", score_metric, task.metrics)
-        p = dict(params.get(m, {}))
-        n_evals = int(p.pop("n_evals", 50)) if m == "random_search" else int(p.get("n_evals", 50))
+        p, n_evals = _split_n_evals(m, params)
         s = derive(seed, "protocol", d, m, r)
         opt = make_optimizer(m, problem_for(task), s, p)
         budget = Budget(float(n_evals * task.n_epochs) if m != "fghpo" else
@@ -216,8 +229,7 @@ def run_live(live_tasks: dict, methods: list[str], *, repeats: int = 1, seed: in
     cells = [(d, m, r) for d in live_tasks for m in methods for r in range(repeats)]
     for d, m, r in tqdm(cells, desc="protocol (live)", disable=not progress):
         live = live_tasks[d]()
-        p = dict(params.get(m, {}))
-        n_evals = int(p.pop("n_evals", 50)) if m == "random_search" else int(p.get("n_evals", 50))
+        p, n_evals = _split_n_evals(m, params)
         opt = make_optimizer(m, live.problem(), derive(seed, "protocol", d, m, r), p)
         total = (opt.n_probe * opt.probe_epoch + opt.n_full * opt.full_epoch if m == "fghpo"
                  else n_evals * live.max_epoch)
