@@ -252,19 +252,20 @@ def one_thread():
         torch.set_num_threads(before)
 
 
-def live_configs(n: int, seed) -> list[dict]:
-    """``n`` random SGD configurations from :data:`LIVE_RANGES` (seeded)."""
+def live_configs(n: int, seed, ranges: dict | None = None) -> list[dict]:
+    """``n`` random SGD configurations from ``ranges`` (default :data:`LIVE_RANGES`; same keys), seeded."""
     from lcsim.seeding import make_rng
 
+    r = ranges or LIVE_RANGES
     rng = make_rng(seed)
-    lo_b, hi_b = LIVE_RANGES["batch_size"]
+    lo_b, hi_b = r["batch_size"]
     out = []
     for _ in range(n):
         out.append({"optimizer": "sgd",
                     "batch_size": int(round(np.exp(rng.uniform(np.log(lo_b), np.log(hi_b))))),
-                    "learning_rate": float(np.exp(rng.uniform(*np.log(LIVE_RANGES["learning_rate"])))),
-                    "momentum": float(rng.uniform(*LIVE_RANGES["momentum"])),
-                    "weight_decay": float(np.exp(rng.uniform(*np.log(LIVE_RANGES["weight_decay"]))))})
+                    "learning_rate": float(np.exp(rng.uniform(*np.log(r["learning_rate"])))),
+                    "momentum": float(rng.uniform(*r["momentum"])),
+                    "weight_decay": float(np.exp(rng.uniform(*np.log(r["weight_decay"]))))})
     return out
 
 

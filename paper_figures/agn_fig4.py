@@ -70,7 +70,8 @@ def main(ctx):
         names = list(dict.fromkeys(out["panel"]))
         ncol = 3
         nrow = -(-len(names) // ncol)
-        fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3 * nrow), squeeze=False, sharex=True)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3 * nrow), squeeze=False, sharex=True,
+                                 layout="constrained")
         for ax, p in zip(axes.ravel(), names):
             d = out[out["panel"] == p]
             ax.plot(d["epoch"], d["train_loss"], label="train loss")

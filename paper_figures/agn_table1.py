@@ -7,7 +7,7 @@ same method's Val: two-sided Mann-Whitney U, Benjamini-Hochberg over the table, 
 ``agn_table1_runs.csv`` (one row per retraining, with the chosen configuration). The paper reports mean +- std of 3
 retrainings of one search and calls differences significant without a test; the test here is lcsim's addition and,
 with one search per cell, measures retraining variability given the search's choice, not search-to-search
-variability. Settings per scale: ``paper_figures._agn`` (small: digits, MLP 2x64, 4 rounds x 8 x 15 epochs,
+variability. Settings per scale: ``paper_figures._agn`` (small: digits, MLP 2x64, 4 rounds x 8 x 16 epochs,
 5 retrainings -- a reduced scale, not the paper's ResNets on CIFAR).
 """
 from __future__ import annotations

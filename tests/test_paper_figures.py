@@ -257,8 +257,14 @@ def test_agn_table3_against_scipy(out):
     models, _ = read_csv(out / "agn_table3_models.csv")
     assert any("analogue" in n for n in meta["note"])
     assert set(table.arch) == set(models.arch) | {"pooled"}
+    from paper_figures.agn_table3 import RANGES, WELL_FITTED
+
     for row in table.itertuples():
-        m = models if row.arch == "pooled" else models[models.arch == row.arch]
+        m = models
+        if row.subset == "well_fitted":
+            m = m[m.train_acc >= WELL_FITTED]
+            m = m[m.arch.map(m.arch.value_counts()) >= 3]
+        m = m if row.arch == "pooled" else m[m.arch == row.arch]
         ok = m[~m.diverged & np.isfinite(m[row.measure]) & np.isfinite(m[row.target])]
         assert row.n == len(ok)
         if ok[row.measure].nunique() < 2:
@@ -269,7 +275,8 @@ def test_agn_table3_against_scipy(out):
     np.testing.assert_allclose(models.gap, models.val_loss - models.train_loss)
     # one model re-trained from scratch gives the recorded measures
     first = models.iloc[0]
-    cfg = live_configs(int(models.config_id.max()) + 1, derive(ROOT_SEED, "agn_table3", "configs"))[int(first.config_id)]
+    cfg = live_configs(int(models.config_id.max()) + 1, derive(ROOT_SEED, "agn_table3", "configs"),
+                       RANGES)[int(first.config_id)]
     again = train_model(live_dataset("digits", image=True), first.arch, int(first.config_id), cfg, int(first.epoch))
     for k in ("agn_sum", "dist_init", "gap", "sharpness", "n_params"):
         assert again[k] == pytest.approx(first[k], rel=1e-9)
