@@ -1,7 +1,8 @@
 """AGN Table 2: BOHB with the Val objective or eq. 6 with normalized AGN (``alpha * AGN(theta_t) / t + loss``, see
 ``lcsim.proxy.agn_search``), minimum budget a quarter of the maximum, eta = 2, the black-box epoch budget; test
 accuracy and loss of the incumbent after retraining, vs the paper's Default. Outputs and statistics as
-``agn_table1`` (small scale: digits and breast_cancer, MLP 2x64, budgets 4 / 8 / 16 epochs (paper: 40 / 80 / 160), 512 epochs per search)."""
+``agn_table1`` (small scale: digits and breast_cancer, MLP 2x64, budgets 4 / 8 / 16 epochs (paper: 40 / 80 / 160),
+512 epochs per search)."""
 from __future__ import annotations
 
 from ._agn import agn_scale

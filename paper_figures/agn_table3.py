@@ -6,17 +6,17 @@ the method -- rank the generalization gap of models of different architectures b
 training -- on a set the live backend trains: every architecture of :data:`ARCHS` (MLP, CNN and CNN-with-batch-norm
 families) crossed with the same seeded random SGD configurations (``paper_figures._common.live_configs`` over
 :data:`RANGES`, a range where most models fit the training set within the epochs, as the PGDL models were trained to
-convergence), trained on digits (8x8 images scaled to [0, 1]). Measures: AGN(theta_T) (``agn_sum``, the search objective's AGN),
-``agn_end_sum`` (eq. 5 at the end-of-epoch weights), FGHPO ``sharpness`` (lcsim's flatness proxy, not Jiang et al.'s
-sharpness of the paper's table), ``dist_init`` = ||theta_T - theta_0||_2 (Nagarajan & Kolter) and ``n_params`` (a
-crude stand-in for the VC dimension). No Jacobian norm. Targets: the loss gap (validation - training loss, eq. 2) and
-the accuracy gap (training - validation accuracy, PGDL's target).
+convergence), trained on digits (8x8 images scaled to [0, 1]). Measures: AGN(theta_T) (``agn_sum``, the search
+objective's AGN), ``agn_end_sum`` (eq. 5 at the end-of-epoch weights), FGHPO ``sharpness`` (lcsim's flatness proxy,
+not Jiang et al.'s sharpness of the paper's table), ``dist_init`` = ||theta_T - theta_0||_2 (Nagarajan & Kolter) and
+``n_params`` (a crude stand-in for the VC dimension). No Jacobian norm. Targets: the loss gap (validation - training
+loss, eq. 2) and the accuracy gap (training - validation accuracy, PGDL's target).
 
 ``analysis.agn_study.cross_architecture`` gives, per measure and target, the Spearman correlation within each
 architecture and pooled over all of them (the cross-architecture number), for all models (``subset = all``) and for
 the well-fitted ones (``subset = well_fitted``: training accuracy >= :data:`WELL_FITTED`, architectures with at least
-3 such models; AGN section 3 finds AGN informative only for well-fitted models). ``agn_table3.csv``: subset, measure, target, arch, spearman, p, n;
-``agn_table3_models.csv``: one row per trained model.
+3 such models; AGN section 3 finds AGN informative only for well-fitted models). ``agn_table3.csv``: subset, measure,
+target, arch, spearman, p, n; ``agn_table3_models.csv``: one row per trained model.
 """
 from __future__ import annotations
 

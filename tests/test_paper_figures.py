@@ -283,7 +283,7 @@ def test_agn_table3_against_scipy(out):
 
 
 def test_live_gn_table(tmp_path):
-    """live_gn_table: the synthetic table's columns, GN equal to a fresh Trainer(gn=True), timings consistent, cached."""
+    """live_gn_table: the synthetic table's columns, GN equal to a fresh Trainer(gn=True), consistent timings, cache."""
     from lcsim.live import Trainer
     from lcsim.seeding import derive
     from paper_figures._common import (ROOT_SEED, Context, get_scale, live_configs, live_dataset, live_gn_table,
