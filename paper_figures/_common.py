@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 import shlex
 import sys
 from contextlib import contextmanager
@@ -280,4 +281,187 @@ def load_proxy_tables(ctx: Context, needed) -> list[tuple[str, pd.DataFrame]]:
             ctx.skip(f"task={task.key}", f"records no proxy metrics {missing}")
             continue
         out.append((task.name, proxy_table(task)))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ live training
+# Helpers for the AGN scripts that train with ``lcsim.live`` themselves (GN and per-variant timing, searches, the
+# cross-architecture set). Everything is seeded from ROOT_SEED through ``lcsim.seeding.derive``.
+
+#: ranges of the random SGD configurations trained live for AGN Figs. 1-2 and the Table 3 analogue: the AGN
+#: section 4.1 space (batch size 32..1000, lr 1e-7..0.5, momentum 0..0.99, wd 5e-7..0.05) narrowed to settings that
+#: train in a few epochs, since the paper's "random hyperparameters" are not specified (log-uniform except momentum)
+LIVE_RANGES = {"batch_size": (32, 256), "learning_rate": (1e-3, 0.3), "momentum": (0.0, 0.95),
+               "weight_decay": (1e-6, 1e-3)}
+
+
+@contextmanager
+def one_thread():
+    """Run torch on one thread inside the block (restored after): steadier timings and speed of the small live models
+    on a shared machine; the tests re-run live training inside it too, so numbers compare bit for bit."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def live_configs(n: int, seed, ranges: dict | None = None) -> list[dict]:
+    """``n`` random SGD configurations from ``ranges`` (default :data:`LIVE_RANGES`; same keys), seeded."""
+    from lcsim.seeding import make_rng
+
+    r = ranges or LIVE_RANGES
+    rng = make_rng(seed)
+    lo_b, hi_b = r["batch_size"]
+    out = []
+    for _ in range(n):
+        out.append({"optimizer": "sgd",
+                    "batch_size": int(round(np.exp(rng.uniform(np.log(lo_b), np.log(hi_b))))),
+                    "learning_rate": float(np.exp(rng.uniform(*np.log(r["learning_rate"])))),
+                    "momentum": float(rng.uniform(*r["momentum"])),
+                    "weight_decay": float(np.exp(rng.uniform(*np.log(r["weight_decay"]))))})
+    return out
+
+
+def live_dataset(name: str, *, image: bool = False):
+    """A dataset for live training, split with seed 0.
+
+    scikit-learn datasets (``digits``, ``breast_cancer``, ``wine``, ``iris``): every feature min-max scaled to [0, 1]
+    with training-split statistics (the AGN paper normalizes its inputs); ``image=True`` reshapes ``digits`` to
+    (1, 8, 8) so that the CNN families can train on it (the MLP flattens it back). ``mnist``, ``svhn``, ``cifar10``
+    are read from ``$LCSIM_DATA/<name>`` (:class:`lcsim.errors.DataNotFoundError` when absent).
+    """
+    from dataclasses import replace
+
+    from lcsim.benchmarks import data_root
+    from lcsim.live import load_dataset
+    from lcsim.live.datasets import SKLEARN_DATASETS
+
+    if name not in SKLEARN_DATASETS:
+        return load_dataset(name, seed=0, root=data_root() / name)
+    if image and name != "digits":
+        raise InvalidParameterError(f"live_dataset: only digits has an image shape; got {name!r}.")
+    ds = load_dataset(name, seed=0)
+    lo, hi = ds.x_train.min(axis=0), ds.x_train.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0).astype(np.float32)
+    shape = (1, 8, 8) if image and name == "digits" else ds.input_shape
+
+    def scale(a):
+        return np.clip((a - lo) / span, 0.0, 1.0).astype(np.float32).reshape(len(a), *shape)
+
+    return replace(ds, x_train=scale(ds.x_train), x_valid=scale(ds.x_valid), x_test=scale(ds.x_test),
+                   preprocessing="minmax_per_feature", info={**ds.info, "scaled": "per-feature min-max (train)"})
+
+
+def live_gn_table(ctx: Context, dataset: str = "digits", family: str = "mlp", *, n_configs: int = 9,
+                  epochs: int = 20, arch: dict | None = None, naive_samples: int = 16) -> pd.DataFrame:
+    """Train ``n_configs`` seeded random configurations (:func:`live_configs`) with GN enabled and time the variants.
+
+    Per configuration two trainers run in lockstep, epoch by epoch (alternating, so drifting machine load cancels; as
+    ``tests/perf/bench_live_proxies.py``): one with AGN accumulation and GN (``Trainer(gn=True)``, all values) and a
+    plain one (``agn=False``, same seed and data order). After each epoch the GN pass (per-sample gradient norms of all
+    parameters over the training set, :func:`lcsim.live.proxies.per_sample_grad_sq_norms`, what ``gn=True`` runs) is
+    timed again on the trained model, and the naive per-sample backward loop on ``naive_samples`` samples.
+
+    Columns: ``synthetic_proxy_table``'s (config_id, seed, epoch, train_loss, val_loss, train_acc, val_acc, sharpness,
+    gn, agn, time_plain, time_agn, time_gn) plus test_loss, agn_end, agn_sum, gn_sum, iters_per_epoch,
+    time_gn_epoch_end, time_gn_naive. Times are seconds of one epoch's training pass:
+
+    * ``time_plain``: plain training pass; ``time_agn``: training pass with AGN accumulated from its forward pass;
+    * ``time_gn``: plain pass + GN pass x iterations per epoch (eq. 4 sums GN over every iteration; the paper timed
+      one iteration's GN and rescaled it to an epoch, as here); ``time_gn_epoch_end``: plain pass + one GN pass
+      (GN evaluated once per epoch, as lcsim's trainer does); ``time_gn_naive``: plain pass + naive per-sample seconds
+      x training samples x iterations (the paper's per-sample backpropagation).
+
+    Diverged epochs are left out. Runs on one torch thread. Cached as parquet under ``ctx.out/live_gn`` (reruns read
+    it).
+    """
+    arch = dict(arch or {})
+    tag = "_".join(f"{k}{v}" for k, v in sorted(arch.items()))
+    f = ctx.out / "live_gn" / f"{dataset}__{family}__{tag}__{n_configs}x{epochs}.parquet"
+    if f.exists():
+        return pd.read_parquet(f)
+    ds = live_dataset(dataset, image=family != "mlp")
+    with one_thread():
+        df = _live_gn_rows(ds, family, arch, tag, dataset, n_configs, epochs, naive_samples)
+    f.parent.mkdir(parents=True, exist_ok=True)
+    tmp = f.with_suffix(".tmp")
+    df.to_parquet(tmp)
+    os.replace(tmp, f)
+    return df
+
+
+def _live_gn_rows(ds, family, arch, tag, dataset, n_configs, epochs, naive_samples) -> pd.DataFrame:
+    import math
+    import time
+
+    import torch
+
+    from lcsim.live import Trainer
+    from lcsim.live.proxies import per_sample_grad_sq_norms, per_sample_grad_sq_norms_loop
+    from lcsim.seeding import derive
+
+    x, y = torch.as_tensor(ds.x_train), torch.as_tensor(ds.y_train)
+    k = min(naive_samples, len(y))
+    rows = []
+    for c, cfg in enumerate(live_configs(n_configs, derive(ROOT_SEED, "live_gn", dataset, family, tag))):
+        cfg = {**arch, **cfg}
+        seed = derive(ROOT_SEED, "live_gn_run", dataset, family, tag, c)
+        full = Trainer(ds, family, cfg, seed, gn=True)
+        plain = Trainer(ds, family, cfg, seed, agn=False)
+        iters = math.ceil(len(y) / cfg["batch_size"])
+        for e in range(1, epochs + 1):
+            plain.train_until(e)
+            full.train_until(e)
+            if full.diverged or plain.diverged:
+                break
+            ra, rp = full.records[-1], plain.records[-1]
+            full.model.eval()
+            t0 = time.perf_counter()
+            per_sample_grad_sq_norms(full.model, x, y)
+            t_gn = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            per_sample_grad_sq_norms_loop(full.model, x[:k], y[:k])
+            t_naive = (time.perf_counter() - t0) / k
+            rows.append({"config_id": c, "seed": 0, "epoch": e, "train_loss": ra["train_loss"],
+                         "val_loss": ra["valid_loss"], "train_acc": ra["train_acc"], "val_acc": ra["valid_acc"],
+                         "sharpness": ra["sharpness"], "gn": ra["gn"], "agn": ra["agn"],
+                         "time_plain": rp["train_seconds"], "time_agn": ra["train_seconds"],
+                         "time_gn": rp["train_seconds"] + iters * t_gn, "test_loss": ra["test_loss"],
+                         "agn_end": ra["agn_end"], "agn_sum": ra["agn_sum"], "gn_sum": ra["gn_sum"],
+                         "iters_per_epoch": iters, "time_gn_epoch_end": rp["train_seconds"] + t_gn,
+                         "time_gn_naive": rp["train_seconds"] + iters * len(y) * t_naive,
+                         **{f"hp_{h}": v for h, v in cfg.items()}})
+    return pd.DataFrame(rows)
+
+
+#: live GN tables of AGN Figs. 1-2 per scale: (dataset, family, architecture, configurations, epochs); paper Fig. 1:
+#: 9 MLPs and 12 LeNet-5s on MNIST, 40 epochs
+GN_TABLES = {
+    "small": (("digits", "mlp", {}, 9, 20), ("digits", "cnn_mnist", {"filters": 6, "num_blocks": 2, "units": 84}, 12,
+                                                20)),
+    "full": (("mnist", "mlp", {}, 9, 40), ("mnist", "cnn_mnist", {"filters": 6, "num_blocks": 2, "units": 84}, 12, 40)),
+}
+
+
+def gn_tables(ctx: Context, needed) -> list[tuple[str, pd.DataFrame]]:
+    """Proxy tables with GN and per-variant epoch times: synthetic at ``tiny`` (:func:`load_proxy_tables`), else
+    recorded live by :func:`live_gn_table` (:data:`GN_TABLES`; the embedded benchmark records neither)."""
+    if ctx.scale.name == "tiny":
+        return load_proxy_tables(ctx, needed)
+    from lcsim.errors import DataNotFoundError
+
+    out = []
+    for ds, fam, arch, n, ep in GN_TABLES[ctx.scale.name]:
+        try:
+            out.append((f"{ds}_{fam}", live_gn_table(ctx, ds, fam, n_configs=n, epochs=ep, arch=arch)))
+        except DataNotFoundError as exc:
+            ctx.skip(f"dataset={ds}", f"{type(exc).__name__}: {exc}")
+    ctx.notes.append("GN and epoch times recorded live by paper_figures._common.live_gn_table (the embedded benchmark "
+                     "records no GN and no per-variant times): " + "; ".join(
+                         f"{ds} {fam} {arch or ''} {n} random configurations x {ep} epochs"
+                         for ds, fam, arch, n, ep in GN_TABLES[ctx.scale.name]))
     return out

@@ -312,3 +312,150 @@ def test_fghpo_fig2_runtimes(out):
         part = runs[runs.dataset == f"powerlaw{s}"]
         epochs = np.where(part.method == "fghpo", n_probe + n_full * task.n_epochs, n_evals * task.n_epochs)
         assert (part.runtime_s <= epochs * worst + 1e-9).all() and (part.runtime_s > 0).all()
+
+
+def _bh(p):
+    """Benjamini-Hochberg adjusted p-values, written out here (independent of analysis.stats)."""
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    q = p[ok]
+    order = np.argsort(q)
+    ranked = q[order] * q.size / np.arange(1, q.size + 1)
+    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+    res = np.empty(q.size)
+    res[order] = np.minimum(ranked, 1.0)
+    out[ok] = res
+    return out
+
+
+@pytest.mark.parametrize("name", ["agn_table1", "agn_table2", "agn_table4"])
+def test_agn_tables_against_scipy(out, name):
+    """Every statistic of the AGN search tables recomputed from the per-run CSV with scipy / numpy."""
+    table, meta = read_csv(out / f"{name}.csv")
+    runs, _ = read_csv(out / f"{name}_runs.csv")
+    assert any("tiny scale" in n for n in meta["note"])
+    assert set(runs.method) == ({"bohb", "default"} if name == "agn_table2" else {"cmaes", "pso", "default"})
+    assert (runs.groupby(["dataset", "method", "setting"]).size() == 3).all()  # 3 retrainings per cell at tiny
+    for tag, value, better in (("acc", "test_acc", np.greater), ("loss", "test_loss", np.less)):
+        for row in table.itertuples():
+            v = runs[(runs.dataset == row.dataset) & (runs.method == row.method) & (runs.setting == row.setting)]
+            x = v[value].dropna().to_numpy()
+            assert getattr(row, f"{tag}_mean") == pytest.approx(x.mean())
+            assert getattr(row, f"{tag}_std") == pytest.approx(x.std(ddof=1))
+            assert row.n == len(v)
+            p = getattr(row, f"p_{tag}")
+            if row.setting in ("val", "default"):
+                assert np.isnan(p)
+                continue
+            ref = runs[(runs.dataset == row.dataset) & (runs.method == row.method) & (runs.setting == "val")]
+            y = ref[value].dropna().to_numpy()
+            assert p == pytest.approx(st.mannwhitneyu(x, y, alternative="two-sided").pvalue)
+        tested = table[table[f"p_{tag}"].notna()]
+        np.testing.assert_allclose(tested[f"p_bh_{tag}"], _bh(tested[f"p_{tag}"]))
+        for row in tested.itertuples():
+            v = runs[(runs.dataset == row.dataset) & (runs.method == row.method)]
+            med = v[v.setting == row.setting][value].median()
+            med_ref = v[v.setting == "val"][value].median()
+            sig = getattr(row, f"p_bh_{tag}") < 0.05
+            want = ("win" if better(med, med_ref) else "loss") if sig else "tie"
+            assert getattr(row, f"outcome_{tag}") == want
+
+
+def test_agn_fig4_curves_are_seeded_reruns(out):
+    """The Fig. 4 curves end at the Table 1 retraining 0 of the same cell and equal a fresh seeded re-run."""
+    import json
+
+    from lcsim.live import Trainer
+    from paper_figures._agn import final_seed
+    from paper_figures._common import live_dataset, one_thread
+
+    fig, meta = read_csv(out / "agn_fig4.csv")
+    runs, _ = read_csv(out / "agn_table1_runs.csv")
+    epochs = int(json.loads(meta["epochs"][0]))
+    assert set(fig.panel) >= {"Default", "RS (Val)", "CMA-ES (Val)", "CMA-ES (AGN+Train, a=0.05)"}
+    matched = 0
+    for panel, d in fig.groupby("panel"):
+        d = d.sort_values("epoch")
+        assert list(d.epoch) == list(range(1, epochs + 1))
+        np.testing.assert_allclose(d.gap, d.test_loss - d.train_loss)
+        r = runs[(runs.method == d.method.iloc[0]) & (runs.objective == d.objective.iloc[0])
+                 & np.isclose(runs.alpha, d.alpha.iloc[0]) & (runs.repeat == 0)]
+        if len(r):
+            assert d.test_loss.iloc[-1] == pytest.approx(r.test_loss.iloc[0], rel=1e-9)
+            assert d.test_acc.iloc[-1] == pytest.approx(r.test_acc.iloc[0], rel=1e-9)
+            assert json.loads(d.config.iloc[0]) == json.loads(r.config.iloc[0])
+            matched += 1
+    assert matched == fig.panel.nunique() - 1  # every panel but RS (its own search cell) is a Table 1 row
+    d = fig[fig.panel == "CMA-ES (Val)"].sort_values("epoch")
+    with one_thread():
+        tr = Trainer(live_dataset(d.dataset.iloc[0]), d.family.iloc[0], json.loads(d.config.iloc[0]),
+                     final_seed(int(d.cell_seed.iloc[0]), 0))
+        tr.train_until(epochs)
+    fresh = tr.to_frame()
+    np.testing.assert_allclose(d.train_loss, fresh.train_loss, rtol=1e-9)
+    np.testing.assert_allclose(d.test_loss, fresh.test_loss, rtol=1e-9)
+
+
+def test_agn_table3_against_scipy(out):
+    from paper_figures.agn_table3 import train_model
+    from paper_figures._common import live_configs, live_dataset, ROOT_SEED
+    from lcsim.seeding import derive
+
+    table, meta = read_csv(out / "agn_table3.csv")
+    models, _ = read_csv(out / "agn_table3_models.csv")
+    assert any("analogue" in n for n in meta["note"])
+    assert set(table.arch) == set(models.arch) | {"pooled"}
+    from paper_figures.agn_table3 import RANGES, WELL_FITTED
+
+    for row in table.itertuples():
+        m = models
+        if row.subset == "well_fitted":
+            m = m[m.train_acc >= WELL_FITTED]
+            m = m[m.arch.map(m.arch.value_counts()) >= 3]
+        m = m if row.arch == "pooled" else m[m.arch == row.arch]
+        ok = m[~m.diverged & np.isfinite(m[row.measure]) & np.isfinite(m[row.target])]
+        assert row.n == len(ok)
+        if ok[row.measure].nunique() < 2:
+            assert np.isnan(row.spearman)  # n_params within one architecture
+            continue
+        ref = st.spearmanr(ok[row.measure], ok[row.target])
+        assert row.spearman == pytest.approx(ref.statistic) and row.p == pytest.approx(ref.pvalue)
+    np.testing.assert_allclose(models.gap, models.val_loss - models.train_loss)
+    # one model re-trained from scratch gives the recorded measures
+    first = models.iloc[0]
+    cfg = live_configs(int(models.config_id.max()) + 1, derive(ROOT_SEED, "agn_table3", "configs"),
+                       RANGES)[int(first.config_id)]
+    again = train_model(live_dataset("digits", image=True), first.arch, int(first.config_id), cfg, int(first.epoch))
+    for k in ("agn_sum", "dist_init", "gap", "sharpness", "n_params"):
+        assert again[k] == pytest.approx(first[k], rel=1e-9)
+
+
+def test_live_gn_table(tmp_path):
+    """live_gn_table: the synthetic table's columns, GN equal to a fresh Trainer(gn=True), consistent timings, cache."""
+    from lcsim.live import Trainer
+    from lcsim.seeding import derive
+    from paper_figures._common import (ROOT_SEED, Context, get_scale, live_configs, live_dataset, live_gn_table,
+                                       one_thread)
+
+    ctx = Context(get_scale("small"), tmp_path)
+    df = live_gn_table(ctx, "iris", "mlp", n_configs=2, epochs=2)
+    assert set(synthetic_proxy_table(0).columns) <= set(df.columns)
+    assert len(df) == 4 and (df.groupby("config_id").epoch.max() == 2).all()
+    for c in ("time_plain", "time_agn", "time_gn", "time_gn_epoch_end", "time_gn_naive"):
+        assert (df[c] > 0).all()
+    assert (df.time_gn >= df.time_gn_epoch_end).all() and (df.time_gn_epoch_end > df.time_plain).all()
+    np.testing.assert_allclose(df.groupby("config_id").gn.cumsum(), df.gn_sum)
+    cfg = live_configs(2, derive(ROOT_SEED, "live_gn", "iris", "mlp", ""))[1]
+    with one_thread():
+        tr = Trainer(live_dataset("iris"), "mlp", cfg, derive(ROOT_SEED, "live_gn_run", "iris", "mlp", "", 1), gn=True)
+        tr.train_until(2)
+    fresh = tr.to_frame()
+    d = df[df.config_id == 1]
+    np.testing.assert_allclose(d.gn, fresh.gn, rtol=1e-9)
+    np.testing.assert_allclose(d.agn, fresh.agn, rtol=1e-9)
+    assert d.hp_batch_size.iloc[0] == cfg["batch_size"]
+    cached = next((tmp_path / "live_gn").glob("*.parquet"))
+    before = cached.stat().st_mtime_ns
+    pd.testing.assert_frame_equal(live_gn_table(ctx, "iris", "mlp", n_configs=2, epochs=2), df)
+    assert cached.stat().st_mtime_ns == before

@@ -74,3 +74,32 @@ def test_agn_search_tiny_is_deterministic(iris):
     b = agn_search("pso", "agn_train", 0.05, scale="tiny", seed=4, final_repeats=2, dataset=iris)
     assert a["config"] == b["config"] and a["test_acc"] == b["test_acc"]
     assert len(a["test_acc"]) == 2 and a["epochs_used"] == 1 * 4 * 2
+
+
+def test_objective_task_serves_normalized_eq6_to_bohb(iris):
+    from lcsim.proxy.agn_task import AGNObjectiveTask
+
+    live = AGNObjectiveTask(iris, "mlp", agn_space(), seed=1, max_epoch=4, min_epoch=1, search_objective="agn_train",
+                            alpha=0.5)
+    opt = make_optimizer("bohb", live.problem(), 2, {"eta": 2})
+    tab = live.run(opt, 24)
+    assert tab["epoch"].nunique() > 1  # several budgets were observed
+    checked = 0
+    for r in tab.itertuples():
+        rec = live.trainers[r.trial_id].records[r.epoch - 1]
+        if np.isfinite(rec["agn_sum"]):
+            assert r.objective == pytest.approx(0.5 * rec["agn_sum"] / r.epoch + rec["train_loss"])
+            checked += 1
+    assert checked > 0
+    with pytest.raises(InvalidParameterError, match="objective"):
+        AGNObjectiveTask(iris, "mlp", agn_space(), search_objective="agn")
+
+
+@pytest.mark.parametrize("method", ["bohb", "random_search"])
+def test_agn_search_served_objective_path(iris, method):
+    kw = dict(scale="tiny", seed=3, final_repeats=2, dataset=iris, overrides={"epochs": 4})
+    a = agn_search(method, "agn_val", 0.5, **kw)
+    b = agn_search(method, "agn_val", 0.5, **kw)
+    assert a["config"] == b["config"] and a["test_loss"] == b["test_loss"] and np.isfinite(a["search_score"])
+    assert len(a["test_loss"]) == 2 and a["test_loss_mean"] == pytest.approx(np.mean(a["test_loss"]))
+    assert a["epochs_used"] >= 1 * 4 * 4

@@ -7,7 +7,8 @@
 * :mod:`lcsim.proxy.protocol`: FGHPO section 4 protocol (R repeats, medians, Mann-Whitney U + Benjamini-Hochberg,
   wins/ties/losses of Table 2, runtimes), replayed or live.
 * :mod:`lcsim.proxy.agn_search`: AGN paper eq. 6 objectives in CMA-ES / PSO with the appendix A.1 round structure,
-  search on a 20 % subset, retraining on the full set, 3 repeats.
+  search on a 20 % subset, retraining on the full set, 3 repeats; in BOHB / random search through
+  :class:`lcsim.proxy.agn_task.AGNObjectiveTask` (eq. 6 served per epoch, AGN normalized by the epoch count).
 * :mod:`lcsim.proxy.spaces`: FGHPO Table 3 spaces, a Bayesmark-like MLP space, the AGN section 4.1 space.
 * :mod:`lcsim.proxy.tasks`: record a replayable task with proxy metrics by live training.
 

@@ -16,10 +16,17 @@ in parallel for ``epochs`` epochs each; after every round the black-box method (
 subset of the training set (``subset``); the chosen configuration is then retrained ``final_repeats`` (paper: 3)
 times on the full training set with different seeds and scored on the test set (mean +- std).
 
-BOHB with these objectives: the objective functions here are plain functions of a metric row, so a multi-fidelity
-method can use them at any epoch (the paper normalizes AGN for BOHB); lcsim's BOHB lives in another module, and
-:func:`agn_search` accepts any method name of :data:`lcsim.optimizers.METHODS` whose constructor takes
-``score``/``alpha``.
+BOHB with these objectives (Table 2): a method that is not a black-box adapter (``bohb``, ``hyperband``,
+``random_search``, ...) reads the objective that the task serves, so :func:`agn_search` then trains through
+:class:`lcsim.proxy.agn_task.AGNObjectiveTask`, a :class:`~lcsim.live.LiveTask` serving the objective at every epoch
+``t``. The paper says that BOHB "normalizes AGN(theta_t)" because it compares models trained for different numbers of
+epochs, without giving the normalization; lcsim uses ``AGN(theta_t) / t`` (the mean per-epoch AGN over the epochs
+trained, which removes the growth of the sum with ``t``): ``alpha * AGN(theta_t) / t + loss`` (``normalize=True``,
+the default of this path; consistent with the paper's BOHB alphas 0.9 / 0.5 / 0.1 being larger than its black-box
+ones). Budgets follow appendix A.1: minimum budget a quarter of the maximum (:data:`MF_MIN_FRACTION`; paper 40 of
+160 epochs) and ``eta = 2`` (:data:`MF_ETA`); the total epoch budget is the black-box one
+(``rounds * per_round * epochs``). The returned configuration is the incumbent: the lowest served objective among
+the trials that reached the largest budget reached.
 
 Scale: :data:`SCALES` ``tiny`` (tests, seconds), ``small`` (default; sklearn ``digits``, MLP 2x64, 4 rounds x 8 x 20
 epochs: 640 search epochs on the 20 % subset plus 3 x 20 final epochs per cell, about 1-2 min per (method, objective)
@@ -38,7 +45,8 @@ from ..errors import InvalidParameterError, check_choice, check_float, check_int
 from ..seeding import derive
 from .spaces import AGN_INITIAL, agn_space
 
-__all__ = ["agn_objective", "check_agn_metrics", "OBJECTIVES", "SCALES", "reduced", "agn_search", "compare"]
+__all__ = ["agn_objective", "check_agn_metrics", "OBJECTIVES", "SCALES", "reduced", "agn_search", "compare",
+           "MF_MIN_FRACTION", "MF_ETA"]
 
 #: objective name -> metrics it reads
 OBJECTIVES = {"val": ("valid_loss",), "agn_train": ("agn_sum", "train_loss"), "agn_val": ("agn_sum", "valid_loss")}
@@ -51,6 +59,11 @@ SCALES = {
 }
 
 
+#: multi-fidelity search (appendix A.1): minimum budget as a share of the maximum (40 / 160) and halving rate
+MF_MIN_FRACTION = 0.25
+MF_ETA = 2
+
+
 def check_agn_metrics(metric_names, objective: str) -> None:
     """Raise when ``metric_names`` lacks a metric that ``objective`` reads."""
     check_choice("agn_objective", "objective", objective, list(OBJECTIVES))
@@ -59,13 +72,18 @@ def check_agn_metrics(metric_names, objective: str) -> None:
             raise unknown_name(f"metric needed by objective {objective!r}", m, metric_names)
 
 
-def agn_objective(row: dict, objective: str, alpha: float = 0.1) -> float:
-    """Eq. 6 (or validation loss) from one epoch's metrics ``row`` (name -> value); NaN when any input is NaN."""
+def agn_objective(row: dict, objective: str, alpha: float = 0.1, epoch: int | None = None) -> float:
+    """Eq. 6 (or validation loss) from one epoch's metrics ``row`` (name -> value); NaN when any input is NaN.
+
+    ``epoch``: when given, AGN is normalized to ``agn_sum / epoch`` (the multi-fidelity objective, see the module
+    docstring).
+    """
     check_choice("agn_objective", "objective", objective, list(OBJECTIVES))
     if objective == "val":
         return float(row["valid_loss"])
     loss = row["train_loss"] if objective == "agn_train" else row["valid_loss"]
-    return float(alpha * row["agn_sum"] + loss)
+    agn = row["agn_sum"] if epoch is None else row["agn_sum"] / check_int("agn_objective", "epoch", epoch, 1)
+    return float(alpha * agn + loss)
 
 
 def reduced(ds, fraction: float, seed):
@@ -90,7 +108,8 @@ def _dataset(name: str, seed, root):
 
 def agn_search(method: str = "cmaes", objective: str = "val", alpha: float = 0.1, *, scale: str = "small",
                seed: int = 0, subset: float = 0.2, final_repeats: int = 3, device: str = "cpu", root=None,
-               dataset=None, overrides: dict | None = None) -> dict:
+               dataset=None, overrides: dict | None = None, method_params: dict | None = None,
+               normalize: bool | None = None) -> dict:
     """One AGN-paper search: search on the reduced set, retrain the chosen configuration on the full set.
 
     Args:
@@ -102,13 +121,21 @@ def agn_search(method: str = "cmaes", objective: str = "val", alpha: float = 0.1
         subset: share of the training set used during the search (paper: 0.2).
         final_repeats: retrainings of the chosen configuration on the full training set (paper: 3).
         dataset: an already loaded :class:`lcsim.live.Dataset` (else ``SCALES[scale]["dataset"]``).
+        method_params: extra constructor parameters of the method (e.g. BOHB's ``eta``; default for multi-fidelity
+            methods: ``eta = MF_ETA`` when the method takes it).
+        normalize: served-objective path only (methods that are not black-box adapters): serve
+            ``alpha * agn_sum / t + loss`` (default ``True``) or the unnormalized eq. 6.
 
     Returns:
-        dict with method, objective, alpha, config (chosen), search_score, test_acc (list), test_acc_mean,
-        test_acc_std, search_seconds, final_seconds, epochs_used.
+        dict with method, objective, alpha, config (chosen), search_score, test_acc and test_loss (lists, one per
+        final retraining), test_acc_mean, test_acc_std, test_loss_mean, test_loss_std, search_seconds,
+        final_seconds, epochs_used, n_trials.
     """
+    import inspect
+
     from ..live import LiveTask, Trainer
-    from ..optimizers import make_optimizer
+    from ..optimizers import make_optimizer, method_class
+    from ..optimizers.blackbox import BlackBox
 
     if scale not in SCALES:
         raise unknown_name("AGN search scale", scale, SCALES)
@@ -119,35 +146,65 @@ def agn_search(method: str = "cmaes", objective: str = "val", alpha: float = 0.1
     full = dataset if dataset is not None else _dataset(sc["dataset"], 0, root)
     small = reduced(full, subset, derive(seed, "subset"))
     space = agn_space(max_batch_size=max(33, min(1000, len(small.y_train))))
-    live = LiveTask(small, sc["family"], space, seed=derive(seed, "search"), max_epoch=epochs,
-                    trainer_options={"device": device})
-    params = {"n_evals": rounds * per_round, "score": objective, "alpha": alpha}
-    x0 = {k: min(v, space[k].upper) for k, v in AGN_INITIAL.items()}
-    if method == "cmaes":
-        params.update(popsize=per_round, x0=x0)
-    elif method == "pso":
-        params.update(n_particles=per_round, x0=x0)
+    blackbox = issubclass(method_class(method), BlackBox)
+    if blackbox:
+        live = LiveTask(small, sc["family"], space, seed=derive(seed, "search"), max_epoch=epochs,
+                        trainer_options={"device": device})
+        params = {"n_evals": rounds * per_round, "score": objective, "alpha": alpha}
+        x0 = {k: min(v, space[k].upper) for k, v in AGN_INITIAL.items()}
+        if method == "cmaes":
+            params.update(popsize=per_round, x0=x0)
+        elif method == "pso":
+            params.update(n_particles=per_round, x0=x0)
+    else:
+        from .agn_task import AGNObjectiveTask
+
+        live = AGNObjectiveTask(small, sc["family"], space, seed=derive(seed, "search"), max_epoch=epochs,
+                                min_epoch=max(1, round(MF_MIN_FRACTION * epochs)), trainer_options={"device": device},
+                                search_objective=objective, alpha=alpha,
+                                normalize=True if normalize is None else normalize)
+        takes = inspect.signature(method_class(method).__init__).parameters
+        params = {"eta": MF_ETA} if "eta" in takes else {}
+    params.update(method_params or {})
     opt = make_optimizer(method, live.problem(), derive(seed, "method", method), params)
     t0 = time.perf_counter()
     tab = live.run(opt, rounds * per_round * epochs)
     search_s = time.perf_counter() - t0
-    finite = [(v, i) for i, (_, v) in enumerate(opt.results) if math.isfinite(v)]
-    if not finite:
-        raise InvalidParameterError("Every configuration of the search diverged; nothing to retrain.")
-    best_v, best_i = min(finite)
-    cfg = dict(opt.results[best_i][0])
+    if blackbox:
+        finite = [(v, i) for i, (_, v) in enumerate(opt.results) if math.isfinite(v)]
+        if not finite:
+            raise InvalidParameterError("Every configuration of the search diverged; nothing to retrain.")
+        best_v, best_i = min(finite)
+        cfg = dict(opt.results[best_i][0])
+        n_trials = len(opt.results)
+    else:  # incumbent: best served objective among the trials at the largest budget reached, diverged ones excluded
+        ok = tab[~tab["diverged"].astype(bool)] if len(tab) else tab
+        if not len(ok):
+            raise InvalidParameterError("Every configuration of the search diverged; nothing to retrain.")
+        top = ok[ok["epoch"] == ok["epoch"].max()]
+        best = top.loc[top["objective"].idxmin()]
+        best_v, cfg = float(best["objective"]), dict(live.trainers[int(best["trial_id"])].config)
+        n_trials = int(tab["trial_id"].nunique())
     t1 = time.perf_counter()
-    accs = []
+    accs, losses = [], []
     for r in range(final_repeats):
         tr = Trainer(full, sc["family"], cfg, derive(seed, "final", r), device=device)
         tr.train_until(epochs)
         accs.append(float(tr.records[-1]["test_acc"]) if not tr.diverged else float("nan"))
+        losses.append(float(tr.records[-1]["test_loss"]) if not tr.diverged else float("nan"))
     final_s = time.perf_counter() - t1
     return {"method": method, "objective": objective, "alpha": alpha if objective != "val" else float("nan"),
-            "config": cfg, "search_score": float(best_v), "test_acc": accs,
-            "test_acc_mean": float(np.nanmean(accs)), "test_acc_std": float(np.nanstd(accs, ddof=1))
-            if len(accs) > 1 else 0.0, "search_seconds": search_s, "final_seconds": final_s,
-            "epochs_used": int(tab["epochs_used"].max()) if len(tab) else 0}
+            "config": cfg, "search_score": float(best_v), "test_acc": accs, "test_loss": losses,
+            **_mean_std("test_acc", accs), **_mean_std("test_loss", losses), "search_seconds": search_s,
+            "final_seconds": final_s, "epochs_used": int(tab["epochs_used"].max()) if len(tab) else 0,
+            "n_trials": n_trials}
+
+
+def _mean_std(name: str, v: list) -> dict:
+    a = np.asarray(v, dtype=float)
+    ok = a[np.isfinite(a)]
+    return {f"{name}_mean": float(ok.mean()) if ok.size else float("nan"),
+            f"{name}_std": float(ok.std(ddof=1)) if ok.size > 1 else 0.0}
 
 
 def compare(methods=("cmaes", "pso"), settings=(("val", None), ("agn_train", 0.05), ("agn_val", 0.05)), *,
@@ -166,7 +223,7 @@ def compare(methods=("cmaes", "pso"), settings=(("val", None), ("agn_train", 0.0
         rows.append(_default_row(ds, scale, seed, kw))
     for m, o, a in tqdm(cells, desc="AGN search", disable=not progress):
         r = agn_search(m, o, 0.0 if a is None else a, scale=scale, seed=seed, dataset=ds, **kw)
-        rows.append({k: v for k, v in r.items() if k != "test_acc"} | {"test_acc": r["test_acc"]})
+        rows.append(r)
     return pd.DataFrame(rows)
 
 
@@ -175,11 +232,12 @@ def _default_row(ds, scale, seed, kw) -> dict:
 
     sc = {**SCALES[scale], **kw.get("overrides", {})}
     cfg = {**AGN_INITIAL, "optimizer": "sgd"}
-    accs = []
+    accs, losses = [], []
     for r in range(int(kw.get("final_repeats", 3))):
         tr = Trainer(ds, sc["family"], cfg, derive(seed, "final", r), device=kw.get("device", "cpu"))
         tr.train_until(sc["epochs"])
         accs.append(float(tr.records[-1]["test_acc"]) if not tr.diverged else float("nan"))
+        losses.append(float(tr.records[-1]["test_loss"]) if not tr.diverged else float("nan"))
     return {"method": "default", "objective": "-", "alpha": float("nan"), "config": cfg, "search_score": float("nan"),
-            "test_acc_mean": float(np.nanmean(accs)), "test_acc_std": float(np.nanstd(accs, ddof=1)) if len(accs) > 1
-            else 0.0, "search_seconds": 0.0, "final_seconds": float("nan"), "epochs_used": 0, "test_acc": accs}
+            **_mean_std("test_acc", accs), **_mean_std("test_loss", losses), "search_seconds": 0.0,
+            "final_seconds": float("nan"), "epochs_used": 0, "test_acc": accs, "test_loss": losses}
