@@ -13,7 +13,8 @@ One BOCA step (``gpb_acquisitions.boca`` in Dragonfly; Algorithm 1 of the paper)
    ``max_epoch - 1`` above what the trial already paid), keep those whose posterior std at ``x_t`` (divided by the
    kernel scale's square root) exceeds ``coeff * y_range * sqrt(cost_ratio(z)) * gap(z)``; choose the cheapest; use
    ``z*`` if none qualifies or the cheapest costs more than ``max_low_fidel_cost_ratio = 0.9`` of ``z*``. The
-   information gap is Dragonfly's normalized distance ``|z - z*| / (max_epoch - min_epoch)`` (the paper's
+   information gap is Dragonfly's distance ``|z - z*|`` in the fidelity's own units, epochs here (Dragonfly 0.1.7
+   does not normalize an integer fidelity given through ``load_config``; logged in the cross-check; the paper's
    ``xi(z) = sqrt(1 - kappa_Z(z, z*)^2)`` is its kernel analogue); ``cost_ratio(z) = z / max_epoch``; ``y_range`` is
    the range of the observed values.
 3. **Threshold adaptation** (Dragonfly ``_main_loop_pre_boca``): before each step, if at most 25 % of the last 20
@@ -237,7 +238,7 @@ class BOCA(Optimizer):
             _, s = self._predict(np.repeat(x[None, :], len(fidels), axis=0), fidels)
             scale = float(np.sqrt(self._scale()))
             cost = fidels / hi
-            gaps = np.abs(self._z(fidels) - self._z(hi))
+            gaps = np.abs(fidels - hi).astype(float)  # epochs, as Dragonfly 0.1.7 (see the module docstring)
             y_range = float(np.ptp(self._y)) if len(self._y) > 1 else 1.0
             epoch = boca_choose_fidelity(fidels, hi, s / scale, cost, gaps, self.thresh_coeff, y_range,
                                          self.max_low_fidel_cost_ratio)

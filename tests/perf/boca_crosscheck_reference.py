@@ -7,12 +7,22 @@ Runs in a throwaway environment (Dragonfly pins numpy 1.23 / scipy < 1.12)::
     /tmp/venv-df/bin/pip install --no-build-isolation dragonfly-opt==0.1.7
     /tmp/venv-df/bin/python tests/perf/boca_crosscheck_reference.py /tmp/xc_task.npz /tmp/xc_boca.json --seeds 5
 
+These pins install as given on CPython 3.11.7 (resolved: numpy 1.23.5, scipy 1.11.4, dragonfly-opt 0.1.7 built from
+its sdist, future 1.0.0, six 1.17.0). Without a Fortran compiler the build still succeeds, but Dragonfly warns that
+it "Could not import Fortran direct library" and then maximises the GP marginal likelihood with PDOO (its Python
+optimistic optimiser, same evaluation budget) instead of DIRECT (``oper_utils.direct_ft_minimise``,
+``alternative_if_direct_not_loaded='pdoo'``); install gfortran before the last pip step to get DIRECT. One seed of
+the default budget (540 epochs) takes about 1.5-3 minutes on a shared CPU core; 12 seeds took 35 minutes.
+
 Set up as the DPL authors' Dragonfly wrapper did: the domain is a ``discrete_euclidean`` list of the candidates
 (lcsim's unit-cube encoding), the fidelity an integer epoch in ``[1, max_epoch]``, ``fidel_to_opt = max_epoch``,
 ``gpb_hp_tune_criterion='ml'``. The cost given to Dragonfly is the fidelity in epochs (``z``)
 with an open-ended capital and Dragonfly's default initial capital for the run's budget; the replay charges only new
-epochs (freeze-thaw) and stops the run (by an exception out of the objective) once ``budget`` epochs are paid. Does
-not import lcsim.
+epochs (freeze-thaw) and stops the run once ``budget`` epochs are paid: the objective sets a flag and a wrapper
+around Dragonfly's ``eval_at_fidel_single`` raises (Dragonfly turns any exception inside the objective into an
+error value, which then crashes its GP update). Each run records the objective per paid epoch, the new
+configurations in order, and per query the fidelity and Dragonfly's acquisition (``init`` for the initial design).
+Does not import lcsim.
 """
 import argparse
 import json
