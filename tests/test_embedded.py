@@ -6,7 +6,7 @@ import pytest
 
 from lcsim import benchmarks
 from lcsim.benchmarks.embedded import embedded_dir
-from lcsim.errors import DataNotFoundError, UnknownNameError
+from lcsim.errors import DataNotFoundError, InvalidParameterError, UnknownNameError
 from lcsim.live.build import build_tasks
 
 EXPECTED = ["breast_cancer", "digits", "iris", "wine"]
@@ -85,3 +85,24 @@ def test_shipped_curves_reproduce_from_code(monkeypatch):
             tol = 1e-5 if m.startswith("agn") and not m.startswith("agn_end") else 1e-6
             np.testing.assert_allclose(new[:, j], t.curves[i, 0, :, j], rtol=tol, atol=1e-30, equal_nan=True,
                                        err_msg=m)
+
+
+def test_exploded_losses_are_clipped_at_a_multiple_of_chance():
+    """Finite blow-ups (1e26+) would be the oracle's worst value; they are clipped at 10 ln K, nothing else moves."""
+    raw = benchmarks.load("embedded", "breast_cancer", exploded=None)
+    t = benchmarks.load("embedded", "breast_cancer")
+    cap = 10 * np.log(2)
+    assert raw.oracle.worst > 1e20 and t.oracle.worst == pytest.approx(cap)
+    j = t.objective_index
+    a, b = raw.curves[..., j], t.curves[..., j]
+    low = ~(a > cap)  # NaN (diverged) or at most the cap: untouched
+    np.testing.assert_array_equal(a[low], b[low])
+    assert (b[a > cap] == cap).all() and (a > cap).sum() > 0
+    assert np.array_equal(t.diverged, raw.diverged) and t.version == raw.version + "+clip10"
+    # other metrics are untouched; digits never reaches its cap (10 ln 10)
+    k = [i for i, m in enumerate(t.metrics) if m != t.objective]
+    np.testing.assert_array_equal(np.nan_to_num(raw.curves[..., k]), np.nan_to_num(t.curves[..., k]))
+    d, d_raw = benchmarks.load("embedded", "digits"), benchmarks.load("embedded", "digits", exploded=None)
+    assert d.version == d_raw.version and np.array_equal(np.nan_to_num(d.curves), np.nan_to_num(d_raw.curves))
+    with pytest.raises(InvalidParameterError):
+        benchmarks.load("embedded", "wine", exploded=0.5)
