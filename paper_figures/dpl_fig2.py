@@ -44,23 +44,18 @@ def main(ctx):
         import matplotlib.pyplot as plt
 
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-        for m in LC_MODELS:
-            d = q[q.model == m]
-            if len(d):
-                mean = d.groupby("fraction")["spearman"].mean()
-                axes[0].plot(mean.index, mean.to_numpy(), marker="o", label=m)
-        axes[0].set_xlabel("observed fraction of the curve")
-        axes[0].set_ylabel("Spearman (predicted, true final)")
-        axes[0].legend(fontsize="small")
         e = pd.concat(e_parts, ignore_index=True)
-        for m in LC_MODELS:
-            d = e[e.model == m]
-            if len(d):
-                med = d.groupby("fraction")["50%"].mean()
-                axes[1].plot(med.index, med.to_numpy(), marker="o", label=m)
+        panels = ((q, "spearman", "Spearman (predicted, true final)"), (e, "50%", "median |relative error| (Fig. 7)"))
+        for ax, (frame, col, label) in zip(axes, panels):
+            for m in LC_MODELS:
+                d = frame[frame.model == m]
+                if len(d):
+                    line = d.groupby("fraction")[col].mean()  # mean over tasks
+                    ax.plot(line.index, line.to_numpy(), marker="o", label=m)
+            ax.set_xlabel("observed fraction of the curve")
+            ax.set_ylabel(label)
+        axes[0].legend(fontsize="small")
         axes[1].set_yscale("log")
-        axes[1].set_xlabel("observed fraction of the curve")
-        axes[1].set_ylabel("median |relative error| (Fig. 7)")
         fig.tight_layout()
     meta = {"claim": CLAIM, "fractions": list(fractions), "n_train": n_train}
     if e_parts:
