@@ -94,6 +94,10 @@ def single_threaded():
         torch.set_num_threads(old)
 
 
+#: loader options of the DPL protocol: TaskSet's pool as the DPL authors filtered it (PD1's loader filters by default)
+LOAD_OPTIONS = {"taskset": {"filter": "dpl"}}
+
+
 def load_tasks(ctx: Context, benchmarks=None, max_tasks: int | None = None) -> list:
     """Load up to ``max_tasks`` (default ``scale.max_tasks``) tasks of each benchmark; missing ones are recorded as
     skipped."""
@@ -112,7 +116,7 @@ def load_tasks(ctx: Context, benchmarks=None, max_tasks: int | None = None) -> l
             names = bench.tasks()[: max_tasks or ctx.scale.max_tasks]
             if not names:
                 raise LookupError("no task files present")
-            tasks += [bench.load(t) for t in names]
+            tasks += [bench.load(t, **LOAD_OPTIONS.get(name, {})) for t in names]
         except Exception as exc:  # noqa: BLE001 -- any failure to load means: skip, with the reason
             ctx.skip(f"benchmark={name}", f"{type(exc).__name__}: {exc}")
     return tasks

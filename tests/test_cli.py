@@ -53,6 +53,7 @@ BAD = [
     (["--benchmark", "synthetic", "--workers", "0"], "--workers"),
     (["--benchmark", "synthetic", "--scheduler", "tcp://x:1"], "--scheduler needs --executor dask"),
     (["--benchmark", "synthetic", "--resume"], "--resume needs --out"),
+    (["--benchmark", "synthetic", "--option", "filter"], "NAME=VALUE"),
 ]
 
 
@@ -85,3 +86,22 @@ def test_regret_at_budget_fractions_by_hand():
     s = summary_table(df, methods=["n", "m"])
     assert list(s.index) == ["n", "m"] and s.loc["m", "50%"] == pytest.approx(0.5) and s.loc["n", "100%"] == 0
     assert list(s["n_runs"]) == [1, 2]
+
+
+def test_cli_loader_option_reaches_the_benchmark(tmp_path, capsys):
+    """--option filter=dpl serves TaskSet's DPL-filtered pool (the DPL protocol) to every cell."""
+    import json
+
+    from lcsim import benchmarks
+
+    name = benchmarks.get_benchmark("taskset").tasks()[0]
+    kept = benchmarks.load("taskset", name, filter="dpl").n_configs
+    assert kept < benchmarks.load("taskset", name).n_configs
+    out = tmp_path / "o"
+    assert main(["--benchmark", "taskset", "--tasks", name, "--methods", "random_search", "--seeds", "1",
+                 "--budget", "2", "--option", "filter=dpl", "--executor", "serial", "--no-progress",
+                 "--out", str(out)]) == 0
+    assert json.loads((out / "cells" / "grid.json").read_text())["options"] == {"filter": "dpl"}
+    table = pd.read_parquet(out / "results.parquet")
+    assert table.config_id.max() < kept and table.version.iloc[0] == benchmarks.load("taskset", name,
+                                                                                    filter="dpl").version

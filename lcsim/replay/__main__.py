@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=VALUE",
                    help="a method parameter (repeatable; see below)")
     p.add_argument("--params", default=None, metavar="JSON", help="method parameters as one JSON object")
+    p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="a benchmark loader option (repeatable), e.g. --option filter=dpl for TaskSet's DPL pool")
     p.add_argument("--seeds", default="3",
                    help="number of seeds N (seeds 0..N-1) or a comma-separated list, e.g. 0,4,7 (default: 3)")
     g = p.add_mutually_exclusive_group()
@@ -74,6 +76,16 @@ def _parse_value(v: str):
         return json.loads(v)
     except json.JSONDecodeError:
         return v
+
+
+def _options(args) -> dict:
+    out = {}
+    for item in args.option:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise InvalidParameterError(f"--option takes NAME=VALUE (e.g. --option filter=dpl); got {item!r}.")
+        out[name] = _parse_value(value)
+    return out
 
 
 def _methods(args) -> dict[str, tuple[str, dict]]:
@@ -188,6 +200,7 @@ def _main(args) -> int:
                                       closed="neither"))
     seeds = _seeds(args.seeds)
     methods = _methods(args)
+    options = _options(args)
     all_tasks = _benchmark_tasks(args.benchmark)
     if args.tasks:
         tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
@@ -204,9 +217,9 @@ def _main(args) -> int:
         f"{args.benchmark}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
     spec = grid.GridSpec(benchmark=args.benchmark, tasks=tasks, methods=methods, seeds=seeds, budget=budget,
                          n_workers=args.workers, charge_overhead=args.charge_overhead, incumbent=args.incumbent,
-                         root_seed=args.seed).validate()
+                         root_seed=args.seed, options=options).validate()
     # validate every method's parameters and the budget unit on the first task before starting the grid
-    first = grid._load_task(args.benchmark, tasks[0])
+    first = grid._load_task(args.benchmark, tasks[0], options)
     if budget[0] == "seconds" and first.cost_unit != "seconds":
         raise InvalidParameterError(f"Task {first.key} records no seconds per epoch; use --budget or --budget-epochs.")
     for label, (name, params) in methods.items():
