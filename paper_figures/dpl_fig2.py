@@ -7,7 +7,7 @@ import pandas as pd
 
 from analysis.lc_prediction import prediction_quality, relative_errors
 
-from ._common import ROOT_SEED, load_tasks, write_outputs
+from ._common import ROOT_SEED, load_tasks, single_threaded, write_outputs
 
 CLAIM = "The DPL ensemble predicts final performance from partial curves better than GP/NN/LC baselines."
 FRACTIONS = (0.1, 0.2, 0.4, 0.6, 0.8)
@@ -18,20 +18,39 @@ TINY_PARAMS = {"nn": {"epochs": 30, "n_members": 2}, "conditioned_nn": {"epochs"
                "dpl": {"epochs": 30, "n_units": 16, "n_members": 2}}
 
 
+def _predict(task, fractions, n_train: int, params: dict):
+    """One task's per-configuration predictions, or the exception that stopped them (module level: runs in worker
+    processes; single-threaded, so the numbers do not depend on ``--jobs``)."""
+    from lcsim.surrogates import lc_predictions
+
+    try:
+        with single_threaded():
+            return lc_predictions(task, fractions, n_train=n_train, seed=ROOT_SEED, model_params=params)
+    except Exception as exc:  # noqa: BLE001 - recorded in the CSV header, never hidden
+        return exc
+
+
 def main(ctx):
-    from lcsim.surrogates import LC_MODELS, lc_predictions
+    from lcsim.surrogates import LC_MODELS
 
     tasks = load_tasks(ctx)
     params = TINY_PARAMS if ctx.scale.name == "tiny" else {}
     n_train = N_TRAIN[ctx.scale.name]
     fractions = TINY_FRACTIONS if ctx.scale.name == "tiny" else FRACTIONS
+    print(f"  dpl_fig2: {len(tasks)} tasks x {len(fractions)} fractions x {len(LC_MODELS)} models "
+          f"({ctx.jobs} process(es))", flush=True)
+    args = [(t, fractions, n_train, params) for t in tasks]
+    if ctx.jobs > 1 and len(tasks) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(min(ctx.jobs, len(tasks))) as pool:
+            preds = list(pool.map(_predict, *zip(*args)))
+    else:
+        preds = [_predict(*a) for a in args]
     q_parts, e_parts = [], []
-    for i, task in enumerate(tasks, 1):
-        print(f"  dpl_fig2: task {i}/{len(tasks)} {task.key}", flush=True)
-        try:
-            pred = lc_predictions(task, fractions, n_train=n_train, seed=ROOT_SEED, model_params=params)
-        except Exception as exc:  # noqa: BLE001 - recorded in the CSV header, never hidden
-            ctx.skip(f"task={task.key}", f"{type(exc).__name__}: {exc}")
+    for task, pred in zip(tasks, preds):
+        if isinstance(pred, Exception):
+            ctx.skip(f"task={task.key}", f"{type(pred).__name__}: {pred}")
             continue
         q_parts.append(prediction_quality(pred, by=("model", "fraction")).assign(task=task.key))
         e = relative_errors(pred)

@@ -12,7 +12,7 @@ from scipy import stats as st
 
 from paper_figures import SCRIPTS
 from paper_figures.__main__ import main
-from paper_figures._common import read_csv, synthetic_proxy_table
+from paper_figures._common import read_csv, single_threaded, synthetic_proxy_table
 
 
 @pytest.fixture(scope="module")
@@ -123,14 +123,15 @@ def test_resume_and_bad_name(out, capsys):
 
 
 def test_fresh_process_same_numbers(out, tmp_path):
-    """Same seed, fresh process, 2 worker processes -> the same DPL Fig. 3 numbers (no cache shared)."""
-    r = subprocess.run([sys.executable, "-m", "paper_figures", "--only", "dpl_fig3", "--scale", "tiny", "--jobs", "2", "--out",
-                        str(tmp_path)], capture_output=True, text=True, timeout=120,
+    """Same seed, fresh process, 2 worker processes -> the same DPL Fig. 3 and Fig. 2 numbers (no cache shared)."""
+    r = subprocess.run([sys.executable, "-m", "paper_figures", "--only", "dpl_fig3", "dpl_fig2", "--scale", "tiny", "--jobs", "2",
+                        "--out", str(tmp_path)], capture_output=True, text=True, timeout=180,
                        cwd=Path(__file__).resolve().parents[1])
     assert r.returncode == 0, r.stderr
-    a, _ = read_csv(out / "dpl_fig3.csv")
-    b, _ = read_csv(tmp_path / "tiny" / "dpl_fig3.csv")
-    pd.testing.assert_frame_equal(a, b)
+    for name in ("dpl_fig3", "dpl_fig2"):
+        a, _ = read_csv(out / f"{name}.csv")
+        b, _ = read_csv(tmp_path / "tiny" / f"{name}.csv")
+        pd.testing.assert_frame_equal(a, b)
 
 
 def test_dpl_fig2_scores_every_model_and_recomputes(out):
@@ -144,8 +145,9 @@ def test_dpl_fig2_scores_every_model_and_recomputes(out):
     assert df.spearman.between(-1, 1).all() and (df.n == N_TRAIN["tiny"]).all()
     # one task recomputed independently: same seeded predictions, correlation from scipy
     task = synthetic_task(n_configs=24, n_epochs=9, seed=0, name="powerlaw0")
-    pred = lc_predictions(task, (0.4,), n_train=N_TRAIN["tiny"], seed=2024, models=["power_law", "dpl"],
-                          model_params=TINY_PARAMS)
+    with single_threaded():  # as the script computes them
+        pred = lc_predictions(task, (0.4,), n_train=N_TRAIN["tiny"], seed=2024, models=["power_law", "dpl"],
+                              model_params=TINY_PARAMS)
     for m in ("power_law", "dpl"):
         g = pred[pred.model == m]
         row = df[(df.task == f"synthetic/{task.name}") & (df.model == m) & (df.fraction == 0.4)].iloc[0]
