@@ -141,6 +141,17 @@ def plot_regret(mean_df: pd.DataFrame, ax=None, *, xlabel: str = "epochs", log_y
     ax.set_xlabel(xlabel)
     ax.set_ylabel("mean normalized regret")
     if log_y:
-        ax.set_yscale("log")
+        ax.set_yscale("symlog" if (mean_df["mean"] <= 0).any() else "log", **(
+            {"linthresh": _linthresh(mean_df["mean"])} if (mean_df["mean"] <= 0).any() else {}))
+        pos = mean_df["mean"][mean_df["mean"] > 0]
+        if len(pos):  # keep the axis on the curves: a +-SEM band reaching 0 must not stretch it to 1e-17
+            ax.set_ylim(bottom=0 if (mean_df["mean"] <= 0).any() else float(pos.min()) / 2)
     ax.legend(fontsize="small")
     return ax
+
+
+def _linthresh(values) -> float:
+    """Linear range of a symlog axis: the smallest positive value shown (regret that reaches exactly 0)."""
+    pos = np.asarray(values, dtype=float)
+    pos = pos[pos > 0]
+    return float(pos.min()) if pos.size else 1e-3
