@@ -93,17 +93,20 @@ def test_turbo_trust_region_counters():
     assert opt.length == 0.8
 
 
-def test_run_replayed_protocol_small():
+
+def _with_sharpness():
+    """A small synthetic task and its copy with a ``sharpness`` column (the final loss + 1) so that FGHPO can run."""
     from lcsim.benchmarks._base import Metric, Task
 
     task = synthetic_task(n_configs=40, n_epochs=5)
-    # add a sharpness column (a noisy copy of the final loss) so that FGHPO can run
     sharp = np.repeat(task.curves[:, :, -1:, 0] + 1.0, task.n_epochs, axis=2)
     curves = np.concatenate([task.curves, sharp[..., None]], axis=-1)
-    metrics = dict(task.metrics)
-    metrics["sharpness"] = Metric("sharpness", True)
-    t2 = Task(task.benchmark, task.name, task.configs, curves, metrics, task.objective, task.space, task.epoch_cost,
-              task.cost_unit, task.diverged, task.version)
+    metrics = {**task.metrics, "sharpness": Metric("sharpness", True)}
+    return task, Task(task.benchmark, task.name, task.configs, curves, metrics, task.objective, task.space,
+                      task.epoch_cost, task.cost_unit, task.diverged, task.version)
+
+def test_run_replayed_protocol_small():
+    task, t2 = _with_sharpness()
     res = run_replayed({"s": t2}, ["fghpo", "random_search"], repeats=3, score_metric="valid_acc",
                        params={"fghpo": {"n_probe": 10, "n_full": 3}, "random_search": {"n_evals": 5}},
                        progress=False)
@@ -141,15 +144,7 @@ def test_direction_from_u_when_medians_are_equal():
 def test_n_evals_sets_the_budget_of_methods_without_it():
     """BOHB takes no n_evals parameter: the protocol turns it into a budget of n_evals full evaluations' worth of
     epochs (it used to be passed on and refused)."""
-    from lcsim.benchmarks._base import Metric, Task
-
-    task = synthetic_task(n_configs=40, n_epochs=5)
-    sharp = np.repeat(task.curves[:, :, -1:, 0] + 1.0, task.n_epochs, axis=2)
-    curves = np.concatenate([task.curves, sharp[..., None]], axis=-1)
-    metrics = dict(task.metrics)
-    metrics["sharpness"] = Metric("sharpness", True)
-    t2 = Task(task.benchmark, task.name, task.configs, curves, metrics, task.objective, task.space, task.epoch_cost,
-              task.cost_unit, task.diverged, task.version)
+    task, t2 = _with_sharpness()
     res = run_replayed({"s": t2}, ["bohb"], repeats=2, score_metric="valid_acc", params={"bohb": {"n_evals": 3}},
                        progress=False)
     full_cost = task.epoch_cost[:, 0, :].sum(axis=1).max()
