@@ -87,7 +87,6 @@ class _PaidLedger:
         self.replica = int(replica)
         self.paid: dict[int, int] = {}
         self.config_of: dict[int, int] = {}
-        self.diverged: dict[int, bool] = {}
 
     def reveal(self, trial_id: int, first: int, last: int) -> dict:
         """Values of epochs ``first..last`` of ``trial_id`` (see :meth:`Task.lookup`)."""
@@ -248,7 +247,6 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
             got = ledger.reveal(r.job.trial_id, r.done + 1, upto)
         k = upto - r.done
         div = np.arange(r.done + 1, upto + 1) >= task.first_nonfinite_epoch()[r.cid, replica]  # sticky
-        ledger.diverged[r.job.trial_id] = bool(div[-1])
         chunks.append((r.job.trial_id, r.cid, r.done + 1, k, np.asarray(got["objective"], float), div,
                        np.asarray(got["metrics"], float), r.ends[:k], r.cost[:k], r.worker, r.ask_s + tell_s))
 
