@@ -1,7 +1,8 @@
 """Property tests of the replay engine (hypothesis): no read beyond the paid epoch, budgets, time order.
 
 The task is wrapped in :class:`CheckedTask`: its curve arrays are off limits, the engine's cost reads are recorded as
-payments, and every ``lookup`` is checked against those payments, so any read of an unpaid epoch fails the test.
+payments, and every ``lookup`` (and vectorized ``lookup_points``) is checked against those payments, so any read of
+an unpaid epoch fails the test.
 """
 from __future__ import annotations
 
@@ -56,6 +57,13 @@ class CheckedTask:
         if last > self.paid[(int(cid), int(rep))]:
             raise LookAheadError(f"read of epoch {last} of config {cid} but {self.paid[(cid, rep)]} paid")
         return self.task.lookup(cid, rep, first, last)
+
+    def lookup_points(self, cids, rep, epochs):
+        self.reads += 1
+        for cid, e in zip(np.asarray(cids).tolist(), np.asarray(epochs).tolist()):
+            if e > self.paid[(int(cid), int(rep))]:
+                raise LookAheadError(f"read of epoch {e} of config {cid} but {self.paid[(cid, rep)]} paid")
+        return self.task.lookup_points(cids, rep, epochs)
 
 
 class RandomJobs(Optimizer):
@@ -122,6 +130,8 @@ def test_checked_task_catches_a_leaky_read():
     checked = CheckedTask(TASK)
     with pytest.raises(LookAheadError):
         checked.lookup(0, 0, 1, 3)
+    with pytest.raises(LookAheadError):
+        checked.lookup_points([0], 0, [1])
     with pytest.raises(LookAheadError):
         checked.curves  # noqa: B018
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
 
-from ..errors import BudgetError, DataFormatError, check_choice, unknown_name
+from ..errors import BudgetError, DataFormatError, InvalidParameterError, check_choice, unknown_name
 
 __all__ = ["Metric", "Task", "Oracle", "FORMAT_VERSION", "write_atomic"]
 
@@ -268,6 +268,20 @@ class Task:
             "cost": self.epoch_cost[config_id, seed_index, sl],
             "diverged": bool(self.first_nonfinite_epoch()[config_id, seed_index] <= last_epoch),
         }
+
+    def lookup_points(self, config_ids, seed_index: int, epochs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Vectorized :meth:`lookup` of single epochs: (served objective (n,), metrics (n, n_metric), diverged (n,))
+        at the (config, epoch) pairs ``config_ids[i], epochs[i]`` (1-based) of run ``seed_index``. ``diverged`` is
+        sticky: true from the run's first non-finite epoch on."""
+        cfg = np.asarray(config_ids, dtype=np.int64)
+        ep = np.asarray(epochs, dtype=np.int64)
+        if cfg.shape != ep.shape or cfg.ndim != 1:
+            raise InvalidParameterError(f"config_ids and epochs must be 1-D of one length; got {cfg.shape}, {ep.shape}.")
+        if len(ep) and (ep.min() < 1 or ep.max() > self.n_epochs or cfg.min() < 0 or cfg.max() >= self.n_configs):
+            raise BudgetError(f"Points out of range for task {self.key}: valid epochs are 1..{self.n_epochs}, valid "
+                              f"config ids 0..{self.n_configs - 1}.")
+        return (self.served_objective()[cfg, seed_index, ep - 1], self.curves[cfg, seed_index, ep - 1, :],
+                self.first_nonfinite_epoch()[cfg, seed_index] <= ep)
 
     @property
     def oracle(self) -> Oracle:

@@ -72,6 +72,9 @@ class ASHA(Optimizer):
         # yet promoted and those promoted; the rank of a result among all of its rung is found by bisection
         self._open: list[list[tuple[float, int]]] = [[] for _ in self.rungs]
         self._done: list[list[tuple[float, int]]] = [[] for _ in self.rungs]
+        # rungs whose promotability may have changed since they were last found to have nothing to promote: a rung
+        # can only become promotable when a result is added to it (n_top grows, the best open result may change)
+        self._dirty: list[bool] = [False for _ in self.rungs]
         self._rung_of: dict[int, int] = {}      # running trial -> rung it is being trained to
         self._lineage: dict[int, int] = {}      # trial id -> id of the rung-0 trial it continues (resume=False)
         self._config: dict[int, tuple] = {}     # trial id -> (config_id, config)
@@ -101,8 +104,12 @@ class ASHA(Optimizer):
 
     def _ask(self) -> Job | None:
         for k in range(len(self.rungs) - 2, -1, -1):
+            if not self._dirty[k]:
+                continue
             tid = self._promotable(k)
-            if tid is not None:
+            if tid is None:
+                self._dirty[k] = False
+            else:
                 key = self._open[k].pop(0)
                 bisect.insort(self._done[k], key)
                 cid, cfg = self._config[tid]
@@ -124,3 +131,4 @@ class ASHA(Optimizer):
             self._config[job.trial_id] = (observation.config_id, cfg)
         sign = 1.0 if self.problem.minimize else -1.0
         bisect.insort(self._open[k], (sign * float(observation.last), job.trial_id))
+        self._dirty[k] = True

@@ -96,6 +96,21 @@ class _PaidLedger:
 
     def reveal_points(self, trial_ids: np.ndarray, epochs: np.ndarray) -> np.ndarray:
         """Served objective at (trial, epoch) pairs, shape (n,); vectorized, with the same paid-epoch check."""
+        cfg, epochs = self._checked(trial_ids, epochs)
+        served = self.task.served_objective()
+        n_seed, n_epoch = served.shape[1], served.shape[2]
+        return np.take(served.reshape(-1), (cfg * n_seed + self.replica) * n_epoch + (epochs - 1))
+
+    def reveal_rows(self, trial_ids: np.ndarray, epochs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(served objective, metrics (n, n_metric), diverged) at (trial, epoch) pairs; vectorized and checked.
+
+        ``diverged`` is sticky: true from a run's first non-finite epoch on (:meth:`Task.first_nonfinite_epoch`).
+        """
+        cfg, epochs = self._checked(trial_ids, epochs)
+        return self.task.lookup_points(cfg, self.replica, epochs)
+
+    def _checked(self, trial_ids, epochs) -> tuple[np.ndarray, np.ndarray]:
+        """Config rows of ``trial_ids``; raises :class:`LookAheadError` if any (trial, epoch) was not paid."""
         trial_ids = np.asarray(trial_ids, dtype=np.int64)
         epochs = np.asarray(epochs, dtype=np.int64)
         size = max(self.config_of, default=-1) + 1
@@ -111,10 +126,7 @@ class _PaidLedger:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise LookAheadError(f"Trial {int(trial_ids[i])}: read of epoch {int(epochs[i])} beyond what was paid.")
-        served = self.task.served_objective()
-        n_seed, n_epoch = served.shape[1], served.shape[2]
-        flat = (cfg * n_seed + self.replica) * n_epoch + (epochs - 1)
-        return np.take(served.reshape(-1), flat)
+        return cfg, epochs
 
 
 def problem_for(task: Task, n_workers: int = 1, min_epoch: int = 1) -> Problem:
@@ -136,7 +148,7 @@ def problem_for(task: Task, n_workers: int = 1, min_epoch: int = 1) -> Problem:
                    metric_names=tuple(task.metrics))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Running:
     """A job on a worker: epochs ``done+1..target`` finish at ``ends`` (absolute simulated times)."""
 
@@ -239,16 +251,12 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
             return task.add_config(job.config)  # evaluated directly by the surrogate: a new pool row
         return problem.nearest_candidate(job.config, exclude=used_cfgs)
 
-    def record(r: _Running, upto: int, tell_s: float, got: dict | None = None) -> None:
-        """Store the rows of epochs ``r.done+1..upto`` (already paid); ``got``: that range's values if read."""
-        if upto <= r.done:
-            return
-        if got is None:
-            got = ledger.reveal(r.job.trial_id, r.done + 1, upto)
-        k = upto - r.done
-        div = np.arange(r.done + 1, upto + 1) >= task.first_nonfinite_epoch()[r.cid, replica]  # sticky
-        chunks.append((r.job.trial_id, r.cid, r.done + 1, k, np.asarray(got["objective"], float), div,
-                       np.asarray(got["metrics"], float), r.ends[:k], r.cost[:k], r.worker, r.ask_s + tell_s))
+    def record(r: _Running, upto: int, tell_s: float) -> None:
+        """Note the rows of epochs ``r.done+1..upto`` (already paid); their values are read in one checked,
+        vectorized pass through the ledger when the table is built."""
+        if upto > r.done:
+            k = upto - r.done
+            chunks.append((r.job.trial_id, r.done + 1, k, r.ends[:k], r.cost[:k], r.worker, r.ask_s + tell_s))
 
     while True:
         # ---- fill free workers
@@ -292,8 +300,11 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
                     optimizer.running.discard(job.trial_id)
                     break
                 cost = epoch_cost[cid, replica, done:target]
-                ends = np.cumsum(cost)
-                ends += now
+                if target - done == 1:
+                    ends = cost + now  # the common one-epoch job: skip the cumulative sum
+                else:
+                    ends = cost.cumsum()
+                    ends += now
             else:
                 cost = ends = np.zeros(0)
             ledger.config_of[job.trial_id] = cid
@@ -321,7 +332,7 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
         running_trials.discard(r.job.trial_id)
         ledger.paid[r.job.trial_id] = max(r.done, r.target)
         free.append(r.worker)
-        tell_s, got = 0.0, None
+        tell_s = 0.0
         if r.target < r.job.epoch:
             # a job cut by the epoch budget is recorded but not told: the run ends with it
             optimizer.running.discard(r.job.trial_id)
@@ -329,8 +340,8 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
             first = r.done + 1 if r.target > r.done else r.job.epoch
             got = ledger.reveal(r.job.trial_id, first, r.job.epoch)
             obs = Observation(trial_id=r.job.trial_id, config_id=r.cid, epochs=np.arange(first, r.job.epoch + 1),
-                              values=np.asarray(got["objective"], dtype=float), diverged=got["diverged"],
-                              cost=float(r.cost.sum()) if len(r.cost) else 0.0, metrics=got["metrics"])
+                              values=got["objective"], diverged=got["diverged"],
+                              cost=_total(r.cost), metrics=got["metrics"])
             t0 = time.perf_counter()
             optimizer.tell(r.job, obs)
             tell_s = time.perf_counter() - t0
@@ -338,37 +349,45 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
             overhead_total += tell_s
             if charge_overhead:
                 now += tell_s
-            if first != r.done + 1:
-                got = None
-        record(r, r.target, tell_s, got)
+        record(r, r.target, tell_s)
 
-    table = _table(task, chunks, method, optimizer, seed, replica, incumbent)
+    table = _table(task, ledger, chunks, method, optimizer, seed, replica, incumbent)
     return ReplayResult(table, task, method, seed, budget, overhead_s=overhead_total, n_asks=n_asks,
                         n_tells=n_tells, sim_time=now)
+
+
+def _total(cost: np.ndarray) -> float:
+    """Sum of a job's epoch costs (numpy's sum, without its call overhead for the common 0- and 1-epoch jobs)."""
+    n = len(cost)
+    return float(cost[0]) if n == 1 else (float(cost.sum()) if n else 0.0)
 
 
 _ROW_COLS = ["trial_id", "config_id", "epoch", "objective", "diverged", "_metrics", "sim_time", "cost", "worker",
              "overhead_s"]
 
 
-def _table(task: Task, chunks, method, optimizer, seed, replica, incumbent_rule) -> pd.DataFrame:
+def _table(task: Task, ledger: _PaidLedger, chunks, method, optimizer, seed, replica, incumbent_rule) -> pd.DataFrame:
     n_met = len(task.metrics)
-    ks = np.array([c[3] for c in chunks], dtype=np.int64)
+    ks = np.array([c[2] for c in chunks], dtype=np.int64)
     n = int(ks.sum())
     starts = np.cumsum(ks) - ks
-    firsts = np.array([c[2] for c in chunks], dtype=np.int64)
+    firsts = np.array([c[1] for c in chunks], dtype=np.int64)
     overhead = np.zeros(n)
     if n:
-        overhead[starts] = [c[10] for c in chunks]
+        overhead[starts] = [c[6] for c in chunks]
 
-    def cat(i, empty):
-        return np.concatenate([c[i] for c in chunks]) if chunks else empty
+    def cat(i):
+        return np.concatenate([c[i] for c in chunks]) if chunks else np.zeros(0)
 
-    cols = [np.repeat(np.array([c[0] for c in chunks], dtype=np.int64), ks),
-            np.repeat(np.array([c[1] for c in chunks], dtype=np.int64), ks),
-            np.arange(n, dtype=np.int64) + np.repeat(firsts - starts, ks),
-            cat(4, np.zeros(0)), cat(5, np.zeros(0, bool)), cat(6, np.zeros((0, n_met))), cat(7, np.zeros(0)),
-            cat(8, np.zeros(0)), np.repeat(np.array([c[9] for c in chunks], dtype=np.int64), ks), overhead]
+    trial = np.repeat(np.array([c[0] for c in chunks], dtype=np.int64), ks)
+    epoch = np.arange(n, dtype=np.int64) + np.repeat(firsts - starts, ks)
+    if n:
+        objective, metrics, diverged = ledger.reveal_rows(trial, epoch)
+    else:
+        objective, metrics, diverged = np.zeros(0), np.zeros((0, n_met)), np.zeros(0, bool)
+    cols = [trial, np.array([ledger.config_of[t] for t in trial.tolist()], dtype=np.int64), epoch,
+            np.asarray(objective, float), diverged, np.asarray(metrics, float), cat(3), cat(4),
+            np.repeat(np.array([c[5] for c in chunks], dtype=np.int64), ks), overhead]
     # simulated-time order; ties keep the order in which jobs completed (stable sort)
     order = np.argsort(cols[6], kind="stable")
     cols = [c[order] for c in cols]

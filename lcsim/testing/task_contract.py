@@ -68,6 +68,21 @@ def check_served_objective(task: Task) -> None:
     assert np.all(served[~fin] == worst), f"{task.key}: non-finite values not served as the worst value"
 
 
+def check_lookup_points(task: Task) -> None:
+    """The vectorized ``lookup_points`` equals ``lookup`` read one epoch at a time (a random sample of points)."""
+    rng = np.random.default_rng(0)
+    n = min(64, task.n_configs * task.n_epochs)
+    cfg = rng.integers(task.n_configs, size=n)
+    ep = rng.integers(1, task.n_epochs + 1, size=n)
+    for s in range(task.n_seeds):
+        obj, met, div = task.lookup_points(cfg, s, ep)
+        for i in range(n):
+            one = task.lookup(int(cfg[i]), s, int(ep[i]), int(ep[i]))
+            assert obj[i] == one["objective"][0], f"{task.key}: lookup_points objective differs from lookup"
+            assert np.array_equal(met[i], one["metrics"][0], equal_nan=True), f"{task.key}: lookup_points metrics"
+            assert bool(div[i]) == one["diverged"], f"{task.key}: lookup_points diverged flag differs from lookup"
+
+
 def check_oracle(task: Task) -> None:
     """Oracle best/worst equal the best/worst seed-averaged final served value, recomputed by a loop."""
     served = task.served_objective()
@@ -147,8 +162,8 @@ def check_seeded_determinism(loader: Callable[[], Task]) -> None:
     pd.testing.assert_frame_equal(a.configs, b.configs)
 
 
-TASK_CHECKS = [check_shapes, check_metric_bounds, check_served_objective, check_oracle, check_divergence_mask,
-               check_version, check_configs_in_space, check_roundtrip]
+TASK_CHECKS = [check_shapes, check_metric_bounds, check_served_objective, check_lookup_points, check_oracle,
+               check_divergence_mask, check_version, check_configs_in_space, check_roundtrip]
 
 
 def run_check(check: Callable, task: Task, tmp_dir: str | Path | None = None) -> None:
