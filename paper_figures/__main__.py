@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,7 +23,9 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", default="small", choices=sorted(SCALES), help="tiny is for tests")
     ap.add_argument("--out", default="paper_figures_out", help="output folder (default ./paper_figures_out)")
     ap.add_argument("--force", action="store_true", help="recompute scripts whose outputs exist")
-    ap.add_argument("--jobs", type=int, default=1, help="worker processes for the replay grids (same numbers for any)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="worker processes for the replay grids and DPL Fig. 2 (default: one per CPU core; the numbers "
+                         "are the same for any value)")
     a = ap.parse_args(argv)
     names = a.only or list(SCRIPTS)
     bad = [n for n in names if n not in SCRIPTS]

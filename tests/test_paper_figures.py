@@ -18,7 +18,7 @@ from paper_figures._common import read_csv, single_threaded, synthetic_proxy_tab
 @pytest.fixture(scope="module")
 def out(tmp_path_factory):
     d = tmp_path_factory.mktemp("pf")
-    assert main(["--scale", "tiny", "--out", str(d)]) == 0
+    assert main(["--scale", "tiny", "--out", str(d), "--jobs", "1"]) == 0
     return d / "tiny"
 
 
@@ -137,11 +137,11 @@ def test_fresh_process_same_numbers(out, tmp_path):
 def test_dpl_fig2_scores_every_model_and_recomputes(out):
     from lcsim.surrogates import LC_MODELS, lc_predictions
     from lcsim.testing.synthetic import synthetic_task
-    from paper_figures.dpl_fig2 import N_TRAIN, TINY_FRACTIONS, TINY_PARAMS
+    from paper_figures.dpl_fig2 import FRACTIONS, N_TRAIN, TINY_PARAMS
 
     df, meta = read_csv(out / "dpl_fig2.csv")
     assert "skipped" not in meta
-    assert set(df.model) == set(LC_MODELS) and set(df.fraction) == set(TINY_FRACTIONS)
+    assert set(df.model) == set(LC_MODELS) and set(df.fraction) == set(FRACTIONS["tiny"])
     assert df.spearman.between(-1, 1).all() and (df.n == N_TRAIN["tiny"]).all()
     # one task recomputed independently: same seeded predictions, correlation from scipy
     task = synthetic_task(n_configs=24, n_epochs=9, seed=0, name="powerlaw0")

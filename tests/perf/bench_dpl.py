@@ -14,6 +14,8 @@ Usage::
 
     nice -n 10 python tests/perf/bench_dpl.py --part refine
     nice -n 10 python tests/perf/bench_dpl.py --part run --steps 1000
+    git show 32e9975:lcsim/surrogates/dpl_ensemble.py > /tmp/dpl_old.py
+    python tests/perf/bench_dpl.py --part ab --old /tmp/dpl_old.py   # this checkout vs that version, interleaved
 """
 from __future__ import annotations
 
@@ -75,9 +77,46 @@ def bench_run(steps=1000, seed=0, params=None) -> dict:
     return r
 
 
+def bench_ab(old_path: str, sizes=(100, 500, 1000), repeats=6, n_features=8) -> list[dict]:
+    """Seconds per mini-batch step of this checkout's ensemble vs another version of ``dpl_ensemble.py`` (e.g. from
+    ``git show <commit>:lcsim/surrogates/dpl_ensemble.py > /tmp/dpl_old.py``), interleaved in this one process."""
+    import importlib.util
+
+    src = Path(old_path).read_text().replace("from ..errors", "from lcsim.errors").replace(
+        "from ..seeding", "from lcsim.seeding")
+    tmp = Path(old_path).with_name("_dpl_ensemble_baseline.py")
+    tmp.write_text(src)
+    spec = importlib.util.spec_from_file_location("_dpl_ensemble_baseline", tmp)
+    old = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(old)
+    rng = np.random.default_rng(0)
+    out = []
+    for n in sizes:
+        X = rng.random((n, n_features))
+        b = rng.integers(1, 52, n) / 51.0
+        y = 0.3 + 0.3 * X[:, 0] + 0.4 * b ** (-0.5)
+        models = {"baseline": old.DPLEnsemble(n_features, 0), "this": DPLEnsemble(n_features, 0)}
+        for m in models.values():
+            m.fit(X, b, y, 1)
+        times = {k: [] for k in models}
+        for _ in range(repeats):
+            for k, m in models.items():
+                t0 = time.perf_counter()
+                m.fit(X, b, y, 10, emphasize=n - 1)
+                times[k].append(time.perf_counter() - t0)
+        steps = 10 * sum(1 for s in range(0, n, 64) if min(64, n - s) >= 2)
+        row = {"history": n, **{f"{k}_ms_per_step": 1e3 * float(np.median(v)) / steps for k, v in times.items()}}
+        row["speedup"] = row["baseline_ms_per_step"] / row["this_ms_per_step"]
+        out.append(row)
+        print(f"history {n:5d}: baseline {row['baseline_ms_per_step']:.3f} ms/step, this {row['this_ms_per_step']:.3f}"
+              f" ms/step, speedup {row['speedup']:.2f}x", flush=True)
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=["refine", "run", "both"], default="both")
+    ap.add_argument("--part", choices=["refine", "run", "both", "ab"], default="both")
+    ap.add_argument("--old", help="part 'ab': path of the baseline dpl_ensemble.py")
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=64)
@@ -87,6 +126,8 @@ def main(argv=None):
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}", flush=True)
     if args.part in ("refine", "both"):
         bench_refine(repeats=args.repeats, batch_size=args.batch_size)
+    if args.part == "ab":
+        bench_ab(args.old)
     if args.part in ("run", "both"):
         bench_run(args.steps, params={"batch_size": args.batch_size, "vectorized": not args.looped})
 
