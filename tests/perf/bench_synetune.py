@@ -4,7 +4,7 @@ Same task (synthetic LCBench-shaped: N configurations x 52 epochs, seconds per e
 i.e. reported results), same number of simulated workers. syne-tune is not a dependency of lcsim: run this script with
 a throwaway environment holding syne-tune (see tests/perf/README.md)::
 
-    /tmp/stvenv/bin/python tests/perf/bench_synetune.py
+    LCSIM_DATA=../shared/data /tmp/stvenv/bin/python tests/perf/bench_synetune.py [--task synthetic]
 
 It prints wall seconds and epochs served per second for both, and their ratio, measured in this one process.
 """
@@ -26,6 +26,8 @@ from lcsim.replay import Budget, problem_for, run  # noqa: E402
 from lcsim.testing.synthetic import synthetic_task  # noqa: E402
 
 N_CFG, N_EPOCH, WORKERS, FULL = 2000, 52, 4, (20, 200)
+#: the issue's setting: a real TaskSet task (1000 configurations x 51 epochs, unit cost per epoch)
+DEFAULT_TASK = "taskset/FixedTextRNNClassification_imdb_patch32_GRU128_bs128"
 
 
 def synetune_blackbox(task):
@@ -73,12 +75,27 @@ def run_synetune(task, n_epochs_budget, seed=0, method="asha"):
 
 
 def main():
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--task", default=DEFAULT_TASK,
+                    help=f"benchmark/task to replay (needs LCSIM_DATA), or 'synthetic' ({N_CFG} x {N_EPOCH}); "
+                         f"default {DEFAULT_TASK}")
+    a = ap.parse_args()
     logging.disable(logging.WARNING)
-    task = synthetic_task(n_configs=N_CFG, n_epochs=N_EPOCH, seed=0)
+    if a.task == "synthetic":
+        task = synthetic_task(n_configs=N_CFG, n_epochs=N_EPOCH, seed=0)
+    else:
+        from lcsim import benchmarks
+
+        bench, name = a.task.split("/", 1)
+        task = benchmarks.load(bench, name)
     task.served_objective()
+    task.first_nonfinite_epoch()
+    print(f"task {task.key}: {task.n_configs} configurations x {task.n_epochs} epochs, cost in {task.cost_unit}")
     for method, lc_name in (("asha", "asha"), ("random_search", "random_search")):
         for full in FULL:
-            budget = full * N_EPOCH
+            budget = full * task.n_epochs
             lc = []
             for _ in range(3):  # best of 3 (the first call also warms imports and caches)
                 t0 = time.perf_counter()
