@@ -34,7 +34,7 @@ import pandas as pd
 
 from lcsim.seeding import derive, int_seed
 
-from ._common import ROOT_SEED, Context, live_dataset, one_thread
+from ._common import ROOT_SEED, Context, live_dataset, one_thread, parallel_map
 
 #: the paper's "Default" hyperparameters (section 4.1: batch size 128, lr 0.1, momentum 0.9, weight decay 1e-4); the
 #: paper also decays the learning rate at epochs 80 and 120, which lcsim's constant-rate trainer does not
@@ -198,14 +198,14 @@ def run_rows(ds_name: str, family: str, res: dict, s: int = 0) -> list[dict]:
 
 def run_table(ctx: Context, table: str, methods, settings) -> pd.DataFrame:
     """Every cell of a table (datasets x methods x settings x search seeds, plus Default) as per-run rows."""
-    from tqdm import tqdm
-
     rows = []
     a = agn_scale(ctx)
     data = load_datasets(ctx, table)
     todo = [(d, m, o, al, s) for d in data for m in methods for o, al in settings for s in range(a.search_seeds)]
-    for (name, fam, ds), m, o, al, s in tqdm(todo, desc=table, disable=None):
-        rows += run_rows(name, fam, search_cell(ctx, name, fam, ds, m, o, al, s), s)
+    results = parallel_map(ctx, search_cell, [(ctx, name, fam, ds, m, o, al, s)
+                                              for (name, fam, ds), m, o, al, s in todo], desc=table)
+    for ((name, fam, _), _, _, _, s), res in zip(todo, results):
+        rows += run_rows(name, fam, res, s)
     for name, fam, ds in data:
         rows += run_rows(name, fam, default_cell(ctx, name, fam, ds))
     return pd.DataFrame(rows)

@@ -63,7 +63,7 @@ class Context:
 
     scale: Scale
     out: Path
-    jobs: int = 1  # worker processes for uncached replay cells
+    jobs: int = 1  # worker processes for uncached cells (replay grid, DPL Fig. 2, AGN searches, FGHPO)
     skipped: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
@@ -200,6 +200,29 @@ def run_grid(ctx: Context, tasks, methods, *, charge_overhead: bool = False) -> 
             bar.update()
     bar.close()
     return pd.concat([frames[i] for i in sorted(frames)], ignore_index=True) if frames else pd.DataFrame()
+
+
+def parallel_map(ctx: Context, fn, args: list, desc: str) -> list:
+    """``[fn(*a) for a in args]``, in ``ctx.jobs`` worker processes when ``jobs > 1`` (``fn`` must be a module-level
+    function, every cell seeded on its own and single-threaded inside, so the results do not depend on ``jobs``)."""
+    from tqdm import tqdm
+
+    out: list = [None] * len(args)
+    bar = tqdm(total=len(args), desc=desc, disable=None)
+    if ctx.jobs > 1 and len(args) > 1:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(min(ctx.jobs, len(args))) as pool:
+            futs = {pool.submit(fn, *a): i for i, a in enumerate(args)}
+            for f in as_completed(futs):
+                out[futs[f]] = f.result()
+                bar.update()
+    else:
+        for i, a in enumerate(args):
+            out[i] = fn(*a)
+            bar.update()
+    bar.close()
+    return out
 
 
 def write_outputs(ctx: Context, name: str, data: pd.DataFrame, fig=None, meta: dict | None = None,

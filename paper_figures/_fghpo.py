@@ -31,7 +31,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from ._common import ROOT_SEED, available_methods, single_threaded
+from ._common import ROOT_SEED, available_methods, parallel_map, single_threaded
 
 #: FGHPO Tables 1-2 methods in lcsim's names (Hyperopt = tpe; hebo is not implemented)
 PAPER_METHODS = ("fghpo", "tpe", "random_search", "turbo", "hebo", "bohb")
@@ -101,9 +101,8 @@ def protocol_params(ctx) -> dict:
 
 def protocol_runs(ctx) -> tuple[pd.DataFrame, list, dict]:
     """(runs, methods, settings): one row per (dataset, method, repeat) with score, valid, runtime_s, overhead_s,
-    n_trials (:func:`lcsim.proxy.protocol.run_replayed`), cached per (dataset, method) under ``ctx.out/cells``."""
-    from lcsim.proxy.protocol import run_replayed
-
+    n_trials (:func:`lcsim.proxy.protocol.run_replayed`), cached per (dataset, method) under ``ctx.out/cells``; uncached
+    cells run in ``ctx.jobs`` processes."""
     st = SETTINGS[ctx.scale.name]
     tasks = protocol_tasks(ctx)
     if not tasks:
@@ -115,18 +114,22 @@ def protocol_runs(ctx) -> tuple[pd.DataFrame, list, dict]:
     cells = ctx.out / "cells"
     cells.mkdir(parents=True, exist_ok=True)
     tag = f"p{st['n_probe']}f{st['n_full']}e{st['n_evals']}r{st['repeats']}-{score}"
-    frames = []
-    for d, task in tasks.items():
-        for m in methods:
-            f = cells / f"fghpo_protocol__{task.benchmark}__{d}__{m}__{tag}.parquet"
-            if f.exists():
-                frames.append(pd.read_parquet(f))
-                continue
-            with single_threaded():
-                df = run_replayed({d: task}, [m], repeats=st["repeats"], seed=ROOT_SEED, score_metric=score,
-                                  params=params, progress=False)
-            tmp = f.with_suffix(".tmp")
-            df.to_parquet(tmp)
-            os.replace(tmp, f)
-            frames.append(df)
+    args = [(cells / f"fghpo_protocol__{task.benchmark}__{d}__{m}__{tag}.parquet", d, task, m, st["repeats"], score,
+             params) for d, task in tasks.items() for m in methods]
+    frames = parallel_map(ctx, _protocol_cell, args, desc="fghpo protocol")
     return pd.concat(frames, ignore_index=True), methods, {**st, "score": score, "params": params}
+
+
+def _protocol_cell(f, d, task, m, repeats, score, params) -> pd.DataFrame:
+    """One (dataset, method) cell of the protocol, cached as parquet at ``f`` (module level: runs in workers)."""
+    from lcsim.proxy.protocol import run_replayed
+
+    if f.exists():
+        return pd.read_parquet(f)
+    with single_threaded():
+        df = run_replayed({d: task}, [m], repeats=repeats, seed=ROOT_SEED, score_metric=score, params=params,
+                          progress=False)
+    tmp = f.with_suffix(".tmp")
+    df.to_parquet(tmp)
+    os.replace(tmp, f)
+    return df

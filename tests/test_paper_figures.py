@@ -123,12 +123,14 @@ def test_resume_and_bad_name(out, capsys):
 
 
 def test_fresh_process_same_numbers(out, tmp_path):
-    """Same seed, fresh process, 2 worker processes -> the same DPL Fig. 3 and Fig. 2 numbers (no cache shared)."""
-    r = subprocess.run([sys.executable, "-m", "paper_figures", "--only", "dpl_fig3", "dpl_fig2", "--scale", "tiny", "--jobs", "2",
-                        "--out", str(tmp_path)], capture_output=True, text=True, timeout=180,
+    """Same seed, fresh process, 2 worker processes -> the same numbers (no cache shared) for every script that runs
+    cells in the process pool: the replay grid, DPL Fig. 2, the AGN searches and the FGHPO protocol."""
+    names = ("dpl_fig3", "dpl_fig2", "agn_table1", "fghpo_table1")
+    r = subprocess.run([sys.executable, "-m", "paper_figures", "--only", *names, "--scale", "tiny", "--jobs", "2",
+                        "--out", str(tmp_path)], capture_output=True, text=True, timeout=300,
                        cwd=Path(__file__).resolve().parents[1])
     assert r.returncode == 0, r.stderr
-    for name in ("dpl_fig3", "dpl_fig2"):
+    for name in names:
         a, _ = read_csv(out / f"{name}.csv")
         b, _ = read_csv(tmp_path / "tiny" / f"{name}.csv")
         pd.testing.assert_frame_equal(a, b)
