@@ -11,9 +11,10 @@ from ._common import ROOT_SEED, load_tasks, single_threaded, write_outputs
 
 CLAIM = "The DPL ensemble predicts final performance from partial curves better than GP/NN/LC baselines."
 FRACTIONS = {"tiny": (0.2, 0.4, 0.8), "small": (0.1, 0.2, 0.4, 0.8), "full": (0.1, 0.2, 0.4, 0.6, 0.8)}
-# configurations drawn per task (small: ~3 min on 2 cores for the 6 tasks), and model settings (tiny: a plumbing
-# check in seconds)
+# configurations drawn per task, and model settings (tiny: a plumbing check in seconds)
 N_TRAIN = {"tiny": 12, "small": 40, "full": 256}
+# tasks per benchmark (None: the scale's own number); small: one per benchmark, ~4 min on 2 cores
+MAX_TASKS = {"tiny": None, "small": 1, "full": None}
 TINY_PARAMS = {"nn": {"epochs": 30, "n_members": 2}, "conditioned_nn": {"epochs": 30, "n_units": 16, "n_members": 2},
                "dpl": {"epochs": 30, "n_units": 16, "n_members": 2}}
 
@@ -33,7 +34,7 @@ def _predict(task, fractions, n_train: int, params: dict):
 def main(ctx):
     from lcsim.surrogates import LC_MODELS
 
-    tasks = load_tasks(ctx)
+    tasks = load_tasks(ctx, max_tasks=MAX_TASKS[ctx.scale.name])
     params = TINY_PARAMS if ctx.scale.name == "tiny" else {}
     n_train = N_TRAIN[ctx.scale.name]
     fractions = FRACTIONS[ctx.scale.name]
