@@ -106,3 +106,22 @@ def test_recorded_task_with_string_constant_round_trips(tmp_path):
     back = type(task).from_file(task.save(tmp_path / "t.npz"))
     assert back.configs.astype(object).equals(task.configs.astype(object))
     np.testing.assert_allclose(back.curves, task.curves.astype(np.float32), equal_nan=True)
+
+
+def test_cli_fghpo_tiny(tmp_path, capsys):
+    """``python -m lcsim.proxy fghpo`` at the tiny scale: records the tasks, replays each method, writes the summary
+    and the wins/ties/losses table with one row per method and repeat counts as asked."""
+    from lcsim.proxy.__main__ import main
+
+    methods = ["fghpo", "random_search", "hebo", "bohb"]
+    assert main(["fghpo", "--scale", "tiny", "--out", str(tmp_path), "--methods", ",".join(methods),
+                 "--repeats", "2"]) == 0
+    res = pd.read_csv(tmp_path / "results.csv")
+    assert set(res.method) == set(methods) and set(res.dataset) == {"iris", "wine"}
+    assert (res.groupby(["dataset", "method"]).size() == 2).all()
+    assert res.score.between(0, 1).all()
+    summ = pd.read_csv(tmp_path / "summary.csv")
+    assert set(summ.method) == set(methods)
+    wtl = pd.read_csv(tmp_path / "wins_ties_losses.csv", index_col=0)
+    assert (wtl[["wins", "ties", "losses"]].sum(axis=1) == 2).all()  # every method: one outcome per dataset
+    assert "wins" in capsys.readouterr().out

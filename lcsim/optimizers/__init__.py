@@ -25,6 +25,7 @@ METHODS: dict[str, str] = {
     "cmaes": "lcsim.optimizers.blackbox:CMAES",
     "pso": "lcsim.optimizers.blackbox:PSO",
     "turbo": "lcsim.optimizers.blackbox:TuRBO",
+    "hebo": "lcsim.optimizers.hebo:HEBO",
     "bohb": "lcsim.optimizers.bohb:BOHB",
     "dehb": "lcsim.optimizers.dehb:DEHB",
     "smac": "lcsim.optimizers.smac:SMAC",

@@ -30,7 +30,7 @@ FGHPO_SCALES = {
     "paper": dict(n_configs=None, epochs=100, n_probe=50, n_full=10, n_evals=50, repeats=20,
                   datasets=["iris", "wine", "breast_cancer", "digits"]),
 }
-FGHPO_METHODS = ["fghpo", "random_search", "tpe", "turbo", "cmaes", "pso"]
+FGHPO_METHODS = ["fghpo", "random_search", "tpe", "turbo", "hebo", "bohb", "cmaes", "pso"]
 
 
 def run_fghpo(scale: str, out: Path, methods: list[str], repeats: int | None = None, seed: int = 0,
@@ -47,7 +47,7 @@ def run_fghpo(scale: str, out: Path, methods: list[str], repeats: int | None = N
     repeats = repeats or sc["repeats"]
     out.mkdir(parents=True, exist_ok=True)
     params = {"fghpo": {"n_probe": sc["n_probe"], "n_full": sc["n_full"]}, "random_search": {"n_evals": sc["n_evals"]},
-              **{m: {"n_evals": sc["n_evals"]} for m in ("tpe", "turbo", "cmaes", "pso", "bohb")}}
+              **{m: {"n_evals": sc["n_evals"]} for m in ("tpe", "turbo", "hebo", "cmaes", "pso", "bohb")}}
     if scale == "paper":
         import torch
 
