@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import contextmanager
 import shlex
 import sys
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ import pandas as pd
 from lcsim.benchmarks._base import write_atomic
 from lcsim.errors import InvalidParameterError
 from lcsim.seeding import derive, int_seed
+from lcsim.threads import single_threaded
 
 ROOT_SEED = 2024
 
@@ -71,28 +71,6 @@ class Context:
         msg = f"{what}: {reason}"
         print(f"[paper_figures] skipping {msg}", file=sys.stderr)
         self.skipped.append(msg)
-
-
-@contextmanager
-def single_threaded():
-    """Run a block with one BLAS/OpenMP thread (``threadpoolctl``) and one intra-op torch thread, restoring the
-    previous settings afterwards.
-
-    On the shared 2-core machine a second thread spin-waits for a core: small networks train many times faster on one
-    thread and TuRBO's GP steps (numpy/OpenBLAS) about 7x faster (measured); the live builder's workers use one thread
-    for the same reason. Scripts that train small nets or fit small GPs wrap their work in this, and so do the tests
-    that redo their numbers (thread counts can change the order of floating-point reductions).
-    """
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            yield
-    finally:
-        torch.set_num_threads(old)
 
 
 #: loader options of the DPL protocol: TaskSet's pool as the DPL authors filtered it (PD1's loader filters by default)
@@ -161,9 +139,10 @@ def _run_cell(task, method: str, s: int, params: dict, budget_full_evals: float,
     from lcsim.replay import Budget, problem_for, run
 
     seed = int_seed(derive(ROOT_SEED, task.key, method, s))
-    opt = make_optimizer(method, problem_for(task), seed, params)
-    res = run(task, opt, Budget.full_evaluations(task, budget_full_evals), seed=seed, method=method,
-              charge_overhead=charge_overhead)
+    with single_threaded():  # same numbers for any --jobs, and no thread oversubscription in the pool
+        opt = make_optimizer(method, problem_for(task), seed, params)
+        res = run(task, opt, Budget.full_evaluations(task, budget_full_evals), seed=seed, method=method,
+                  charge_overhead=charge_overhead)
     df = res.table.assign(seed=s)  # grid seed index (the run seed is derived from it)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     df.to_parquet(tmp)

@@ -146,13 +146,15 @@ def budget_for(task: Task, unit: str, amount: float) -> Budget:
 def run_cell(cell: Cell, out_dir: str, options: dict | None = None) -> str:
     """Run one cell and write its table to ``out_dir/cell.filename`` atomically; return the path."""
     from ..optimizers import make_optimizer
+    from ..threads import single_threaded
 
     task = _load_task(cell.benchmark, cell.task, options)
     budget = budget_for(task, cell.budget_unit, cell.budget)
-    opt = make_optimizer(cell.method, problem_for(task, cell.n_workers), cell.optimizer_seed(),
-                         json.loads(cell.params))
-    res = run(task, opt, budget, n_workers=cell.n_workers, seed=cell.seed, method=cell.label,
-              charge_overhead=cell.charge_overhead, incumbent=cell.incumbent)
+    with single_threaded():  # identical numbers for every executor; no oversubscription in worker pools
+        opt = make_optimizer(cell.method, problem_for(task, cell.n_workers), cell.optimizer_seed(),
+                             json.loads(cell.params))
+        res = run(task, opt, budget, n_workers=cell.n_workers, seed=cell.seed, method=cell.label,
+                  charge_overhead=cell.charge_overhead, incumbent=cell.incumbent)
     t = res.table
     t["budget_unit"] = budget.unit
     t["budget"] = float(budget.amount)
