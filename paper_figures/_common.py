@@ -156,28 +156,13 @@ def run_grid(ctx: Context, tasks, methods, *, charge_overhead: bool = False) -> 
     Uncached cells run in ``ctx.jobs`` processes; every cell's seed derives from (root seed, task, method, seed
     index), so the numbers do not depend on ``jobs``.
     """
-    from tqdm import tqdm
-
     (ctx.out / "cells").mkdir(parents=True, exist_ok=True)
     todo = [(t, m, s) for t in tasks for m in methods for s in range(ctx.scale.seeds)]
     paths = [_cell_path(ctx, t, m, s, charge_overhead) for t, m, s in todo]
     frames = {i: pd.read_parquet(p) for i, p in enumerate(paths) if p.exists()}
     args = {i: (t, m, s, method_params(ctx, m), ctx.scale.budget_full_evals, charge_overhead, paths[i])
             for i, (t, m, s) in enumerate(todo) if i not in frames}
-    bar = tqdm(total=len(todo), initial=len(frames), desc="replay grid", disable=None)
-    if ctx.jobs > 1 and len(args) > 1:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(ctx.jobs) as pool:
-            futs = {pool.submit(_run_cell, *a): i for i, a in args.items()}
-            for f in as_completed(futs):
-                frames[futs[f]] = f.result()
-                bar.update()
-    else:
-        for i, a in args.items():
-            frames[i] = _run_cell(*a)
-            bar.update()
-    bar.close()
+    frames.update(zip(args, parallel_map(ctx, _run_cell, list(args.values()), desc="replay grid")))
     return pd.concat([frames[i] for i in sorted(frames)], ignore_index=True) if frames else pd.DataFrame()
 
 

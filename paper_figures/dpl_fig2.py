@@ -7,7 +7,7 @@ import pandas as pd
 
 from analysis.lc_prediction import prediction_quality, relative_errors
 
-from ._common import ROOT_SEED, load_tasks, single_threaded, write_outputs
+from ._common import ROOT_SEED, load_tasks, parallel_map, single_threaded, write_outputs
 
 CLAIM = "The DPL ensemble predicts final performance from partial curves better than GP/NN/LC baselines."
 FRACTIONS = {"tiny": (0.2, 0.4, 0.8), "small": (0.1, 0.2, 0.4, 0.8), "full": (0.1, 0.2, 0.4, 0.6, 0.8)}
@@ -40,14 +40,7 @@ def main(ctx):
     fractions = FRACTIONS[ctx.scale.name]
     print(f"  dpl_fig2: {len(tasks)} tasks x {len(fractions)} fractions x {len(LC_MODELS)} models "
           f"({ctx.jobs} process(es))", flush=True)
-    args = [(t, fractions, n_train, params) for t in tasks]
-    if ctx.jobs > 1 and len(tasks) > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(min(ctx.jobs, len(tasks))) as pool:
-            preds = list(pool.map(_predict, *zip(*args)))
-    else:
-        preds = [_predict(*a) for a in args]
+    preds = parallel_map(ctx, _predict, [(t, fractions, n_train, params) for t in tasks], desc="dpl_fig2 tasks")
     q_parts, e_parts = [], []
     for task, pred in zip(tasks, preds):
         if isinstance(pred, Exception):

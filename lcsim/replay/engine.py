@@ -340,7 +340,7 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
             first = r.done + 1 if r.target > r.done else r.job.epoch
             got = ledger.reveal(r.job.trial_id, first, r.job.epoch)
             obs = Observation(trial_id=r.job.trial_id, config_id=r.cid, epochs=np.arange(first, r.job.epoch + 1),
-                              values=got["objective"], diverged=got["diverged"],
+                              values=np.asarray(got["objective"], dtype=float), diverged=got["diverged"],
                               cost=_total(r.cost), metrics=got["metrics"])
             t0 = time.perf_counter()
             optimizer.tell(r.job, obs)

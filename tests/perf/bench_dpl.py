@@ -32,13 +32,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from lcsim.surrogates.dpl_ensemble import DPLEnsemble  # noqa: E402
 
 
+def _history(rng, n: int, n_features: int):
+    """A synthetic DPL history of ``n`` (configuration, epoch, value) points on a 51-epoch power law."""
+    X = rng.random((n, n_features))
+    b = rng.integers(1, 52, n) / 51.0
+    return X, b, 0.3 + 0.3 * X[:, 0] + 0.4 * b ** (-0.5)
+
+
 def bench_refine(sizes=(10, 100, 1000), repeats=3, n_features=8, pool=1000, batch_size=64) -> list[dict]:
     rng = np.random.default_rng(0)
     out = []
     for n in sizes:
-        X = rng.random((n, n_features))
-        b = rng.integers(1, 52, n) / 51.0
-        y = 0.3 + 0.3 * X[:, 0] + 0.4 * b ** (-0.5)
+        X, b, y = _history(rng, n, n_features)
         cand = rng.random((pool, n_features))
         row = {"history": n}
         for vec in (True, False):
@@ -92,9 +97,7 @@ def bench_ab(old_path: str, sizes=(100, 500, 1000), repeats=6, n_features=8) -> 
     rng = np.random.default_rng(0)
     out = []
     for n in sizes:
-        X = rng.random((n, n_features))
-        b = rng.integers(1, 52, n) / 51.0
-        y = 0.3 + 0.3 * X[:, 0] + 0.4 * b ** (-0.5)
+        X, b, y = _history(rng, n, n_features)
         models = {"baseline": old.DPLEnsemble(n_features, 0), "this": DPLEnsemble(n_features, 0)}
         for m in models.values():
             m.fit(X, b, y, 1)
