@@ -52,9 +52,9 @@ Deviations from the HEBO package and why:
 * **Hyperparameter fitting.** HEBO's default GP runs 100 steps of preconditioned stochastic-gradient Langevin dynamics
   (pSGLD, lr 0.01) on the marginal likelihood, i.e. a stochastic approximate posterior sample; here the same
   objective (marginal likelihood plus priors, a MAP estimate) is maximised with L-BFGS-B (float64, analytic gradients
-  by torch autograd, at most ``gp_max_iter`` iterations) from HEBO's initial values and, when there is one, from the
-  previous fit, keeping the better. Deterministic and cheaper; the estimate is the mode the pSGLD chain wanders
-  around.
+  by torch autograd, at most ``gp_max_iter`` iterations) from HEBO's initial values, with a fresh model at every
+  suggestion as the package builds one (``WarpedGP.fit`` can also start from a previous fit's ``theta_``; the
+  optimizer does not use that). Deterministic and cheaper; the estimate is the mode the pSGLD chain wanders around.
 * **Variable types.** HEBO gives integers an Integer variable (rounded SBX/PM) and categoricals an embedding plus a
   categorical variable (uniform crossover, random mutation). lcsim's black-box methods all work in the unit-cube
   encoding (categoricals as index / (n - 1), integers rounded by :func:`~lcsim.optimizers.blackbox.decode_unit`), so
