@@ -33,6 +33,21 @@ def test_vectorized_equals_looped_members(head, loss):
         m.fit(X, b, y, 6)
         m.fit(X, b, y, 3, emphasize=5)  # a refinement with the newest point in every batch
     np.testing.assert_allclose(vec.predict_members(X, b), loop.predict_members(X, b), rtol=1e-7, atol=1e-8)
+
+
+@pytest.mark.parametrize("batch_norm, batch_size", [(False, 16), (True, None)])
+def test_vectorized_equals_looped_without_batch_norm_and_full_batch(batch_norm, batch_size):
+    """The authors'-code variant (no batch norm) and full-batch training take other branches of the stacked pass."""
+    X, b, y = _data()
+    kw = dict(n_members=3, n_units=16, batch_norm=batch_norm, batch_size=batch_size, dtype=torch.float64)
+    vec = DPLEnsemble(3, 4, vectorized=True, **kw)
+    loop = DPLEnsemble(3, 4, vectorized=False, **kw)
+    for m in (vec, loop):
+        m.fit(X, b, y, 5)
+        m.fit(X, b, y, 2, emphasize=7)
+    np.testing.assert_allclose(vec.predict_members(X, b), loop.predict_members(X, b), rtol=1e-7, atol=1e-8)
+    fresh = DPLEnsemble(3, 4, vectorized=True, **kw)
+    assert np.abs(fresh.predict_members(X, b) - vec.predict_members(X, b)).max() > 1e-3
     for i in range(len(vec.running_mean)):  # batch-norm running statistics too
         np.testing.assert_allclose(vec.running_var[i].numpy(), loop.running_var[i].numpy(), rtol=1e-7)
     # and the fit moved away from the initial weights (the test would be vacuous otherwise)
