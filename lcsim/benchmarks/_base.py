@@ -257,16 +257,22 @@ class Task:
         Returns a dict with ``objective`` (served values, shape (k,)), ``metrics`` (raw values, shape (k, n_metric)),
         ``cost`` (shape (k,)) and ``diverged`` (bool: the run diverged at or before ``last_epoch``).
         """
-        if not (1 <= first_epoch <= last_epoch <= self.n_epochs):
+        curves = self.curves
+        if not (1 <= first_epoch <= last_epoch <= curves.shape[2]):
             raise BudgetError(
                 f"Epochs {first_epoch}..{last_epoch} out of range for task {self.key}: valid epochs are "
                 f"1..{self.n_epochs}.")
+        # called once per finished job of a replay: the caches are read directly when they are valid
+        served = self._served if self._served is not None else self.served_objective()
+        first_bad = self._first_bad
+        if first_bad is None or len(first_bad) != len(curves):
+            first_bad = self.first_nonfinite_epoch()
         sl = slice(first_epoch - 1, last_epoch)
         return {
-            "objective": self.served_objective()[config_id, seed_index, sl],
-            "metrics": self.curves[config_id, seed_index, sl, :],
+            "objective": served[config_id, seed_index, sl],
+            "metrics": curves[config_id, seed_index, sl, :],
             "cost": self.epoch_cost[config_id, seed_index, sl],
-            "diverged": bool(self.first_nonfinite_epoch()[config_id, seed_index] <= last_epoch),
+            "diverged": bool(first_bad[config_id, seed_index] <= last_epoch),
         }
 
     def lookup_points(self, config_ids, seed_index: int, epochs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -128,7 +128,7 @@ class Problem:
         return int(np.argmin(d))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Job:
     """Train trial ``trial_id`` up to ``epoch`` (1-based, inclusive).
 
@@ -146,8 +146,19 @@ class Job:
     config: dict | None = None
     info: dict = field(default_factory=dict, compare=False)
 
+    # Hand-written __init__ (Job and Observation are made once per job of a replay): writing the instance dict
+    # directly costs half of the frozen dataclass's generated __init__, which goes through object.__setattr__.
+    def __init__(self, trial_id: int, epoch: int, config_id: int | None = None, config: dict | None = None,
+                 info: dict | None = None):
+        d = self.__dict__
+        d["trial_id"] = trial_id
+        d["epoch"] = epoch
+        d["config_id"] = config_id
+        d["config"] = config
+        d["info"] = {} if info is None else info
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class Observation:
     """What a finished job reveals: values of the epochs paid for, never more.
 
@@ -155,7 +166,8 @@ class Observation:
         trial_id: the job's trial.
         config_id: the candidate row actually served (after nearest-candidate mapping), ``None`` if not tabular.
         epochs: int array of the epochs revealed by this job (``first..job.epoch``; includes already-paid epochs when
-            the job asked for fewer than were paid, so ``values[-1]`` is always the value at ``job.epoch``).
+            the job asked for fewer than were paid, so ``values[-1]`` is always the value at ``job.epoch``); the replay
+            engine passes a read-only view (copy it to modify it).
         values: objective values at ``epochs`` (diverged values replaced by the task's worst value).
         diverged: the run diverged at or before ``job.epoch``.
         cost: cost of the newly paid epochs (simulated seconds or units).
@@ -169,6 +181,17 @@ class Observation:
     diverged: bool = False
     cost: float = 0.0
     metrics: np.ndarray | None = None
+
+    def __init__(self, trial_id: int, config_id: int | None, epochs: np.ndarray, values: np.ndarray,
+                 diverged: bool = False, cost: float = 0.0, metrics: np.ndarray | None = None):
+        d = self.__dict__  # see Job.__init__
+        d["trial_id"] = trial_id
+        d["config_id"] = config_id
+        d["epochs"] = epochs
+        d["values"] = values
+        d["diverged"] = diverged
+        d["cost"] = cost
+        d["metrics"] = metrics
 
     @property
     def last(self) -> float:

@@ -79,12 +79,14 @@ class ASHA(Optimizer):
         self._lineage: dict[int, int] = {}      # trial id -> id of the rung-0 trial it continues (resume=False)
         self._config: dict[int, tuple] = {}     # trial id -> (config_id, config)
         self._order: list[int] = []
+        self._sign = 1.0 if problem.minimize else -1.0   # results are kept as minimization keys
+        self._tabular = problem.is_tabular
 
     def params(self) -> dict:
         return {"eta": self.eta, "min_early_stopping_rate": self.s, "resume": self.resume}
 
     def _new_config(self):
-        if self.problem.is_tabular:
+        if self._tabular:
             if not self._order:
                 self._order = self.rng.permutation(self.problem.n_candidates).tolist()[::-1]
             return int(self._order.pop()), None
@@ -116,19 +118,20 @@ class ASHA(Optimizer):
                 new_tid = tid if self.resume else self.new_trial_id()
                 self._config[new_tid] = (cid, cfg)
                 self._rung_of[new_tid] = k + 1
-                return Job(new_tid, self.rungs[k + 1], config_id=cid, config=cfg,
-                           info={"rung": k + 1, "promoted_from": tid})
+                return Job(new_tid, self.rungs[k + 1], cid, cfg, {"rung": k + 1, "promoted_from": tid})
         tid = self.new_trial_id()
         cid, cfg = self._new_config()
         self._config[tid] = (cid, cfg)
         self._rung_of[tid] = 0
-        return Job(tid, self.rungs[0], config_id=cid, config=cfg, info={"rung": 0})
+        return Job(tid, self.rungs[0], cid, cfg, {"rung": 0})  # positional: ~1 us cheaper per job
 
     def _tell(self, job: Job, observation: Observation) -> None:
-        k = self._rung_of.pop(job.trial_id)
-        if observation.config_id is not None and self.problem.is_tabular:
-            cid, cfg = self._config[job.trial_id]
-            self._config[job.trial_id] = (observation.config_id, cfg)
-        sign = 1.0 if self.problem.minimize else -1.0
-        bisect.insort(self._open[k], (sign * float(observation.last), job.trial_id))
+        tid = job.trial_id
+        k = self._rung_of.pop(tid)
+        served = observation.config_id
+        if served is not None and self._tabular:
+            cid, cfg = self._config[tid]
+            if served != cid:  # the engine served another row (a nearest-candidate mapping)
+                self._config[tid] = (served, cfg)
+        bisect.insort(self._open[k], (self._sign * float(observation.values[-1]), tid))
         self._dirty[k] = True

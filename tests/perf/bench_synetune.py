@@ -6,7 +6,8 @@ a throwaway environment holding syne-tune (see tests/perf/README.md)::
 
     LCSIM_DATA=../shared/data /tmp/stvenv/bin/python tests/perf/bench_synetune.py [--task synthetic]
 
-It prints wall seconds and epochs served per second for both, and their ratio, measured in this one process.
+It prints wall seconds (best and median of interleaved runs) and epochs served per second for both, and their
+ratios, measured in this one process.
 """
 from __future__ import annotations
 
@@ -81,6 +82,7 @@ def main():
     ap.add_argument("--task", default=DEFAULT_TASK,
                     help=f"benchmark/task to replay (needs LCSIM_DATA), or 'synthetic' ({N_CFG} x {N_EPOCH}); "
                          f"default {DEFAULT_TASK}")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3 lcsim runs + 1 syne-tune run each)")
     a = ap.parse_args()
     logging.disable(logging.WARNING)
     if a.task == "synthetic":
@@ -96,20 +98,26 @@ def main():
     for method, lc_name in (("asha", "asha"), ("random_search", "random_search")):
         for full in FULL:
             budget = full * task.n_epochs
-            lc = []
-            for _ in range(3):  # best of 3 (the first call also warms imports and caches)
-                t0 = time.perf_counter()
-                res = run(task, make_optimizer(lc_name, problem_for(task, WORKERS), 0), Budget(budget),
-                          n_workers=WORKERS)
-                lc.append(time.perf_counter() - t0)
-            lc_wall = min(lc)
+            lc, st = [], []
+            run(task, make_optimizer(lc_name, problem_for(task, WORKERS), 0), Budget(budget), n_workers=WORKERS)
+            # interleaved rounds (3 lcsim runs, then 1 syne-tune run), so that a noisy spell of a shared machine
+            # hits both; ratios of the best and of the median times
+            for _ in range(a.rounds):
+                for _ in range(3):
+                    t0 = time.perf_counter()
+                    res = run(task, make_optimizer(lc_name, problem_for(task, WORKERS), 0), Budget(budget),
+                              n_workers=WORKERS)
+                    lc.append(time.perf_counter() - t0)
+                st_wall, _, st_trials = run_synetune(task, budget, method=method)
+                st.append(st_wall)
             tag = f"[{method}, budget {full} full curves, workers={WORKERS}]"
-            print(f"{tag} lcsim: {len(res.table)} epochs, {res.n_tells} jobs: {lc_wall:.3f} s "
-                  f"({len(res.table) / lc_wall:.3e} epochs/s)")
-            st_wall, _, st_trials = min(run_synetune(task, budget, method=method) for _ in range(2))  # best of 2
-            print(f"{tag} syne-tune: {budget} results, {st_trials} trials: {st_wall:.3f} s "
-                  f"({budget / st_wall:.3e} epochs/s)")
-            print(f"{tag} ratio syne-tune / lcsim wall time: {st_wall / lc_wall:.1f}x")
+            print(f"{tag} lcsim: {len(res.table)} epochs, {res.n_tells} jobs: best {min(lc):.3f} s, median "
+                  f"{np.median(lc):.3f} s ({len(res.table) / min(lc):.3e} epochs/s)")
+            print(f"{tag} syne-tune: {budget} results, {st_trials} trials: best {min(st):.3f} s, median "
+                  f"{np.median(st):.3f} s ({budget / min(st):.3e} epochs/s)")
+            print(f"{tag} ratio syne-tune / lcsim wall time: {min(st) / min(lc):.1f}x (best), "
+                  f"{np.median(st) / np.median(lc):.1f}x (median)", flush=True)
+
 
 if __name__ == "__main__":
     main()
