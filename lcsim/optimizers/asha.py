@@ -75,6 +75,7 @@ class ASHA(Optimizer):
         # rungs whose promotability may have changed since they were last found to have nothing to promote: a rung
         # can only become promotable when a result is added to it (n_top grows, the best open result may change)
         self._dirty: list[bool] = [False for _ in self.rungs]
+        self._top_down = range(len(self.rungs) - 2, -1, -1)  # rungs that can promote, checked from the top
         self._rung_of: dict[int, int] = {}      # running trial -> rung it is being trained to
         self._lineage: dict[int, int] = {}      # trial id -> id of the rung-0 trial it continues (resume=False)
         self._config: dict[int, tuple] = {}     # trial id -> (config_id, config)
@@ -105,7 +106,7 @@ class ASHA(Optimizer):
         return best[1] if bisect.bisect_left(self._done[k], best) < n_top else None
 
     def _ask(self) -> Job | None:
-        for k in range(len(self.rungs) - 2, -1, -1):
+        for k in self._top_down:
             if not self._dirty[k]:
                 continue
             tid = self._promotable(k)
