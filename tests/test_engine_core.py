@@ -104,3 +104,33 @@ def test_diverged_values_served_as_worst():
     assert obs.diverged
     assert np.all(np.isfinite(obs.values))
     assert obs.values[-1] == pytest.approx(t.worst_value())
+
+
+def test_job_and_observation_keep_dataclass_semantics():
+    """Job and Observation have hand-written __init__s (speed); they must still behave as frozen dataclasses."""
+    import dataclasses
+
+    from lcsim.optimizers import Observation
+
+    a, b = Job(3, 9), Job(3, 9, info={"rung": 1})
+    assert a == b and a.info == {} and a.info is not Job(3, 9).info  # info: fresh dict, excluded from ==
+    assert (Job(3, 9, config_id=4).config_id, Job(3, 9, 4, {"x": 1}).config) == (4, {"x": 1})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.epoch = 10
+    assert dataclasses.replace(a, epoch=12) == Job(3, 12)
+    assert [f.name for f in dataclasses.fields(Observation)] == ["trial_id", "config_id", "epochs", "values",
+                                                                  "diverged", "cost", "metrics"]
+    o = Observation(1, 2, np.arange(1, 3), np.array([0.5, 0.4]))
+    assert (o.diverged, o.cost, o.metrics, o.last) == (False, 0.0, None, 0.4)
+    assert dataclasses.replace(o, cost=2.0).cost == 2.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        o.cost = 1.0
+
+
+def test_told_epochs_are_read_only_and_match_the_paid_range(synth):
+    opt = Scripted(problem_for(synth), 0, [Job(0, 2, config_id=1), Job(0, 5), Job(1, 1, config_id=2), Job(0, 3)])
+    run(synth, opt, Budget(50))
+    assert [obs.epochs.tolist() for _, obs in opt.told] == [[1, 2], [3, 4, 5], [1], [3]]
+    for _, obs in opt.told:
+        with pytest.raises(ValueError):  # a view of the engine's epoch numbers: not the method's to change
+            obs.epochs[0] = 99

@@ -1,0 +1,90 @@
+"""Issue-5 verification report: DPL vs random search / Hyperband / ASHA from finished replay grids.
+
+Reads the cells of one or more ``python -m lcsim.replay --out DIR`` grids (e.g. one directory per seed batch) and
+prints, per benchmark:
+
+* mean normalized regret (DPL eq. 9, any-epoch incumbent) at 25 / 50 / 100 % of the budget, over tasks and seeds;
+* a paired Wilcoxon signed-rank test (scipy) of DPL against each baseline at each fraction, over the (task, seed)
+  runs both have, with the number of runs where DPL is lower / tied / higher;
+* DPL's optimizer time per step (ask + tell wall time as the engine records it): mean and median per run.
+
+Usage (the grids of the note on issue 5)::
+
+    python -m lcsim.replay --benchmark embedded --methods dpl,random_search,hyperband,asha --seeds 5 --budget 20 \\
+        --out runs/dpl_emb
+    python -m lcsim.replay --benchmark taskset --option filter=dpl --methods dpl,random_search,hyperband,asha \\
+        --seeds 0 --budget 20 --out runs/dpl_ts_s0          # one directory per seed: each can finish on its own
+    python tests/perf/dpl_verification.py runs/dpl_emb runs/dpl_ts_s*
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from lcsim.replay.store import read_dir  # noqa: E402
+from lcsim.replay.summary import CELL_KEYS, regret_at, summary_table  # noqa: E402
+
+FRACTIONS = (0.25, 0.5, 1.0)
+
+
+def per_run(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per (benchmark, task, method, seed): regret at each fraction, steps, optimizer seconds."""
+    rows = []
+    for key, g in df.groupby(CELL_KEYS, sort=True):
+        r = regret_at(g, FRACTIONS)
+        ov = g["overhead_s"].to_numpy(dtype=float)
+        rows.append({**dict(zip(CELL_KEYS, key)), **{f"{round(100 * f)}%": v for f, v in zip(FRACTIONS, r)},
+                     "steps": int((ov > 0).sum()), "optimizer_s": float(ov.sum()),
+                     "median_step_s": float(np.median(ov[ov > 0])) if (ov > 0).any() else np.nan})
+    return pd.DataFrame(rows)
+
+
+def paired_tests(runs: pd.DataFrame, target: str = "dpl") -> pd.DataFrame:
+    """Wilcoxon signed-rank test of ``target`` vs every other method, paired by (task, seed), per fraction."""
+    out = []
+    cols = [f"{round(100 * f)}%" for f in FRACTIONS]
+    wide = runs.pivot_table(index=["task", "seed"], columns="method", values=cols)
+    for other in sorted(set(runs["method"]) - {target}):
+        for c in cols:
+            pair = wide[c][[target, other]].dropna()
+            d = pair[target].to_numpy() - pair[other].to_numpy()
+            lower, tied, higher = int((d < 0).sum()), int((d == 0).sum()), int((d > 0).sum())
+            p = stats.wilcoxon(d).pvalue if np.any(d != 0) else 1.0
+            out.append({"vs": other, "fraction": c, "n": len(d), "dpl_lower": lower, "tied": tied,
+                        "dpl_higher": higher, "mean_diff": float(d.mean()) if len(d) else np.nan,
+                        "wilcoxon_p": float(p)})
+    return pd.DataFrame(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dirs", nargs="+", help="grid output directories (python -m lcsim.replay --out)")
+    a = ap.parse_args(argv)
+    # finished cells only (a grid still running has no results.parquet yet)
+    df = pd.concat([read_dir(Path(d) / "cells" if (Path(d) / "cells").is_dir() else d) for d in a.dirs],
+                   ignore_index=True)
+    runs = per_run(df)
+    pd.set_option("display.width", 160)
+    for bench, b in runs.groupby("benchmark"):
+        sub = df[df["benchmark"] == bench]
+        print(f"\n== {bench}: {b['task'].nunique()} tasks, seeds {sorted(b['seed'].unique().tolist())}")
+        print(summary_table(sub, FRACTIONS).round(3).to_string())
+        if "dpl" in set(b["method"]):
+            print(paired_tests(b).round(4).to_string(index=False))
+            d = b[b["method"] == "dpl"]
+            per_step = d["optimizer_s"] / d["steps"]
+            print(f"DPL optimizer time per step over {len(d)} runs: mean of run means {per_step.mean():.3f} s "
+                  f"(range {per_step.min():.3f}-{per_step.max():.3f}), mean of run medians "
+                  f"{d['median_step_s'].mean():.3f} s, {d['steps'].mean():.0f} steps per run")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
