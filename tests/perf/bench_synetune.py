@@ -1,7 +1,8 @@
 """Replay speed of lcsim against syne-tune's simulator backend: ASHA vs ASHA, random search vs random search.
 
-Same task (synthetic LCBench-shaped: N configurations x 52 epochs, seconds per epoch), same budget (in epochs,
-i.e. reported results), same number of simulated workers. syne-tune is not a dependency of lcsim: run this script with
+Same task (by default a real TaskSet task, 1000 configurations x 51 epochs; ``--task synthetic`` for a synthetic
+LCBench-shaped one with seconds per epoch), same budget (in epochs, i.e. reported results), same number of simulated
+workers. syne-tune is not a dependency of lcsim: run this script with
 a throwaway environment holding syne-tune (see tests/perf/README.md)::
 
     LCSIM_DATA=../shared/data /tmp/stvenv/bin/python tests/perf/bench_synetune.py [--task synthetic]
