@@ -105,3 +105,11 @@ def test_cli_loader_option_reaches_the_benchmark(tmp_path, capsys):
     table = pd.read_parquet(out / "results.parquet")
     assert table.config_id.max() < kept and table.version.iloc[0] == benchmarks.load("taskset", name,
                                                                                     filter="dpl").version
+
+
+def test_seeds_count_list_and_single_seed():
+    from lcsim.replay.__main__ import _seeds
+
+    assert _seeds("3") == [0, 1, 2]          # a count
+    assert _seeds("0,4,7") == [0, 4, 7]      # a list
+    assert _seeds("3,") == [3]               # one seed alone: the list form (as --help says)

@@ -47,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                    help="a benchmark loader option (repeatable), e.g. --option filter=dpl for TaskSet's DPL pool")
     p.add_argument("--seeds", default="3",
-                   help="number of seeds N (seeds 0..N-1) or a comma-separated list, e.g. 0,4,7 (default: 3)")
+                   help="number of seeds N (seeds 0..N-1) or a comma-separated list, e.g. 0,4,7; one seed s alone "
+                        "is the list 's,' (default: 3)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--budget", type=float, default=None,
                    help="budget per run in full-curve equivalents (default: 20, i.e. 20 * n_epochs epochs)")
