@@ -102,30 +102,25 @@ class _PaidLedger:
         n_seed, n_epoch = served.shape[1], served.shape[2]
         return np.take(served.reshape(-1), (cfg * n_seed + self.replica) * n_epoch + (epochs - 1))
 
-    def reveal_rows(self, trial_ids: np.ndarray, epochs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(served objective, metrics (n, n_metric), diverged) at (trial, epoch) pairs; vectorized and checked.
+    def reveal_rows(self, trial_ids: np.ndarray, epochs: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(config rows, served objective, metrics (n, n_metric), diverged) at (trial, epoch) pairs; vectorized and
+        checked.
 
         ``diverged`` is sticky: true from a run's first non-finite epoch on (:meth:`Task.first_nonfinite_epoch`).
         """
         cfg, epochs = self._checked(trial_ids, epochs)
-        return self.task.lookup_points(cfg, self.replica, epochs)
-
-    def config_rows(self) -> np.ndarray:
-        """Config row of every trial id ``0..max id`` (-1 for ids never started), plus a last -1 slot."""
-        size = max(self.config_of, default=-1) + 1
-        cfg_of = np.full(size + 1, -1, dtype=np.int64)
-        if size:
-            n = len(self.config_of)
-            cfg_of[np.fromiter(self.config_of.keys(), dtype=np.int64, count=n)] = np.fromiter(
-                self.config_of.values(), dtype=np.int64, count=n)
-        return cfg_of
+        return (cfg, *self.task.lookup_points(cfg, self.replica, epochs))
 
     def _checked(self, trial_ids, epochs) -> tuple[np.ndarray, np.ndarray]:
         """Config rows of ``trial_ids``; raises :class:`LookAheadError` if any (trial, epoch) was not paid."""
         trial_ids = np.asarray(trial_ids, dtype=np.int64)
         epochs = np.asarray(epochs, dtype=np.int64)
-        cfg_of = self.config_rows()
-        size = len(cfg_of) - 1
+        size = max(self.config_of, default=-1) + 1
+        cfg_of = np.full(size + 1, -1, dtype=np.int64)  # last slot: unknown trials
+        if size:
+            n = len(self.config_of)
+            cfg_of[np.fromiter(self.config_of.keys(), dtype=np.int64, count=n)] = np.fromiter(
+                self.config_of.values(), dtype=np.int64, count=n)
         paid_of = np.zeros(size + 1, dtype=np.int64)
         if self.paid:
             paid_of[np.fromiter(self.paid.keys(), dtype=np.int64, count=len(self.paid))] = np.fromiter(
@@ -399,10 +394,11 @@ def _table(task: Task, ledger: _PaidLedger, chunks, method, optimizer, seed, rep
     trial = np.repeat(np.array([c[0] for c in chunks], dtype=np.int64), ks)
     epoch = np.arange(n, dtype=np.int64) + np.repeat(firsts - starts, ks)
     if n:
-        objective, metrics, diverged = ledger.reveal_rows(trial, epoch)
+        config, objective, metrics, diverged = ledger.reveal_rows(trial, epoch)
     else:
-        objective, metrics, diverged = np.zeros(0), np.zeros((0, n_met)), np.zeros(0, bool)
-    cols = [trial, ledger.config_rows()[trial], epoch,
+        config, objective = np.zeros(0, np.int64), np.zeros(0)
+        metrics, diverged = np.zeros((0, n_met)), np.zeros(0, bool)
+    cols = [trial, config, epoch,
             np.asarray(objective, float), diverged, np.asarray(metrics, float), cat(3), cat(4),
             np.repeat(np.array([c[5] for c in chunks], dtype=np.int64), ks), overhead]
     # simulated-time order; ties keep the order in which jobs completed (stable sort)
