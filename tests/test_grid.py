@@ -45,6 +45,20 @@ def test_executors_give_identical_results(tmp_path):
                                   .reset_index(drop=True))
 
 
+def test_labels_of_one_method_share_random_numbers(tmp_path):
+    """Variants of a method draw the optimizer's random numbers from the method name: same parameters under two
+    labels give the same decisions; another method in the same cell gets another stream."""
+    s = spec(tasks=["powerlaw-0"], seeds=[3], methods={"rs": ("random_search", {}), "rs2": ("random_search", {}),
+                                                       "asha": ("asha", {})})
+    t = store.canonical(grid.run_grid(s, tmp_path, executor="serial", progress=False))
+    a, b = (t[t.method == m].drop(columns="method").reset_index(drop=True) for m in ("rs", "rs2"))
+    assert len(a) > 0
+    pd.testing.assert_frame_equal(a, b)
+    seeds = {lab: grid.Cell("synthetic", "powerlaw-0", lab, m, "{}", 3, "full", 4.0, 2, False, "any_epoch", 0)
+             .optimizer_seed().spawn_key for lab, m in [("rs", "random_search"), ("rs2", "random_search"), ("asha", "asha")]}
+    assert seeds["rs"] == seeds["rs2"] and seeds["rs"] != seeds["asha"]
+
+
 def test_resume_skips_finished_cells_and_refuses_other_grids(tmp_path):
     s = spec(methods={"asha": ("asha", {})}, seeds=[0])
     grid.run_grid(s, tmp_path, executor="serial", progress=False)

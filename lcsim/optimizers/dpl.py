@@ -62,6 +62,9 @@ class DPL(Optimizer):
         n_layers: hidden layers (paper: 2).
         initial_epochs: training epochs of a fit from scratch (paper: 250).
         refine_epochs: training epochs of a refinement after each observation (paper: 20).
+        max_refine_steps: at most this many mini-batch steps per refinement: the epochs drop to
+            ``max(1, min(refine_epochs, max_refine_steps // batches_per_epoch))`` once the history outgrows it, so
+            the cost per HPO step stops growing with the history (``None``: always ``refine_epochs``, the paper).
         learning_rate: Adam learning rate (paper: 1e-3).
         batch_size: surrogate mini-batch size (authors' code: 64); ``None`` for full batch.
         loss: ``"l1"`` (eq. 5, authors' code; default) or ``"mse"`` (appendix A).
@@ -86,7 +89,8 @@ class DPL(Optimizer):
         return {"n_members": 2, "n_units": 16, "initial_epochs": 20, "refine_epochs": 2, "n_samples": 64}
 
     def __init__(self, problem: Problem, seed, n_members: int = 5, n_units: int = 128, n_layers: int = 2,
-                 initial_epochs: int = 250, refine_epochs: int = 20, learning_rate: float = 1e-3,
+                 initial_epochs: int = 250, refine_epochs: int = 20, max_refine_steps: int | None = None,
+                 learning_rate: float = 1e-3,
                  batch_size: int | None = 64, loss: str = "l1", head: str = "sigmoid", batch_norm: bool = True,
                  b_step: int = 1, full_fits: int = 1, restart_patience: int | None = None,
                  emphasize_last: bool = True, n_samples: int = 1000, vectorized: bool = True):
@@ -99,6 +103,8 @@ class DPL(Optimizer):
         self.n_layers = check_int(o, "n_layers", n_layers, 1)
         self.initial_epochs = check_int(o, "initial_epochs", initial_epochs, 0)
         self.refine_epochs = check_int(o, "refine_epochs", refine_epochs, 0)
+        self.max_refine_steps = None if max_refine_steps is None else check_int(o, "max_refine_steps",
+                                                                                max_refine_steps, 1)
         self.learning_rate = check_float(o, "learning_rate", learning_rate, 0, None, closed="neither")
         self.batch_size = None if batch_size is None else check_int(o, "batch_size", batch_size, 2)
         self.loss = check_choice(o, "loss", loss, LOSSES)
@@ -135,6 +141,7 @@ class DPL(Optimizer):
     def params(self) -> dict:
         return {"n_members": self.n_members, "n_units": self.n_units, "n_layers": self.n_layers,
                 "initial_epochs": self.initial_epochs, "refine_epochs": self.refine_epochs,
+                "max_refine_steps": self.max_refine_steps,
                 "learning_rate": self.learning_rate, "batch_size": self.batch_size, "loss": self.loss,
                 "head": self.head, "batch_norm": self.batch_norm, "b_step": self.b_step, "full_fits": self.full_fits,
                 "restart_patience": self.restart_patience, "emphasize_last": self.emphasize_last,
@@ -265,7 +272,15 @@ class DPL(Optimizer):
             self._n_full += 1
             self._need_full = self._n_full < self.full_fits
         else:
-            self._model.fit(X, b, y, self.refine_epochs, emphasize=n - 1 if self.emphasize_last else None)
+            self._model.fit(X, b, y, self.refine_schedule(n), emphasize=n - 1 if self.emphasize_last else None)
+
+    def refine_schedule(self, n: int) -> int:
+        """Epochs of the refinement on ``n`` observed points (``refine_epochs`` unless ``max_refine_steps`` caps
+        the mini-batch steps; at least one epoch when ``refine_epochs > 0``)."""
+        if self.max_refine_steps is None or self.refine_epochs == 0:
+            return self.refine_epochs
+        per_epoch = 1 if self.batch_size is None else -(-n // self.batch_size)
+        return max(1, min(self.refine_epochs, self.max_refine_steps // per_epoch))
 
     def _update_candidates(self) -> None:
         if self.problem.is_tabular:

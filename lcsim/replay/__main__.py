@@ -23,6 +23,7 @@ method parameters:
   --params JSON               a JSON object {"method": {"name": value}}, e.g. '{"asha": {"eta": 2}}'
   A method may be listed under a label of your choice with LABEL=METHOD, e.g. --methods asha,asha2=asha
   --param asha2.eta=2: results and the summary name methods by their label, as written on the command line.
+  Labels of one method share its random numbers in each (task, seed) cell, so variants compare paired.
 
 default methods: every name in lcsim.optimizers.METHODS whose class does not set `slow = True`
 (slow methods run when named in --methods).

@@ -70,8 +70,12 @@ class Cell:
         return self.name + store.SUFFIX
 
     def optimizer_seed(self):
-        """The method's seed: derived from the root seed and the cell's names only."""
-        return derive(self.root_seed, "optimizer", self.benchmark, self.task, self.label, self.seed)
+        """The method's seed: derived from the root seed, benchmark, task, registry method name and run seed.
+
+        The registry name, not the label: variants of one method (``asha,asha2=asha --param asha2.eta=2``) draw
+        the same random numbers in a cell, so a paired comparison of the variants sees only the parameter's effect
+        (common random numbers); where the label equals the name this is the seed it always was."""
+        return derive(self.root_seed, "optimizer", self.benchmark, self.task, self.method, self.seed)
 
 
 @dataclass
