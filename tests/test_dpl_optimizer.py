@@ -176,3 +176,36 @@ def test_maximized_bounded_objective_end_to_end():
     assert opt._rows_v and max(opt._rows_v) <= 1.0 and min(opt._rows_v) >= 0.0
     np.testing.assert_allclose(opt._best, 1.0 - res.table["objective"].max())
     assert res.table["normalized_regret"].iloc[-1] < 1.0
+
+
+def test_max_refine_steps_caps_each_refinement(task, monkeypatch):
+    """``max_refine_steps``: refinements take at most max(cap, one epoch) mini-batches; the schedule by hand; the run
+    is the uncapped one until the cap first binds (same seed, same decisions)."""
+    from lcsim.surrogates.dpl_ensemble import DPLEnsemble
+
+    seen = []
+    orig = DPLEnsemble._batches
+
+    def recording(self, n, epochs):
+        out = orig(self, n, epochs)
+        seen.append((n, epochs, sum(len(e) for e in out)))
+        return out
+
+    monkeypatch.setattr(DPLEnsemble, "_batches", recording)
+    opt, capped = _run(task, amount=40, batch_size=4, refine_epochs=5, max_refine_steps=20)
+    # per epoch ceil(n / 4) batches: 20 // that, between 1 and refine_epochs
+    hand = {2: 5, 16: 5, 17: 4, 20: 4, 21: 3, 24: 3, 25: 2, 40: 2, 41: 1, 200: 1}
+    assert {n: opt.refine_schedule(n) for n in hand} == hand
+    refinements = seen[1:]  # seen[0] is the first fit from scratch (initial_epochs)
+    assert seen[0][1] == FAST["initial_epochs"] and len(refinements) > 20
+    assert all(e == opt.refine_schedule(n) for n, e, _ in refinements)
+    assert all(steps <= max(20, -(-n // 4)) for n, _, steps in refinements)
+    assert max(n for n, *_ in refinements) > 17  # the cap did bind
+    seen.clear()
+    _, full = _run(task, amount=40, batch_size=4, refine_epochs=5)
+    assert all(e == 5 for _, e, _ in seen[1:])
+    # the 17th observation is the first chosen after a capped refinement (fit on 17 points)
+    cols = ["trial_id", "config_id", "epoch", "objective"]
+    np.testing.assert_array_equal(capped.table[cols].to_numpy()[:17], full.table[cols].to_numpy()[:17])
+    with pytest.raises(InvalidParameterError, match="max_refine_steps"):
+        make_optimizer("dpl", problem_for(task), 0, {"max_refine_steps": 0})

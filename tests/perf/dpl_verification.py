@@ -8,6 +8,11 @@ prints, per benchmark:
   runs both have, with the number of runs where DPL is lower / tied / higher;
 * DPL's optimizer time per step (ask + tell wall time as the engine records it): mean and median per run.
 
+Every method label starting with ``dpl`` is a target (e.g. ``dpl`` and ``dpl_cap80=dpl`` run with
+``--param dpl_cap80.max_refine_steps=80``); each is tested against every other label, the other DPL variants
+included, so two schedules compare paired by (task, seed). A run found in several directories (baselines rerun in
+another grid) is counted once; its copies must agree, or the script stops.
+
 Usage (the grids of the note on issue 5)::
 
     python -m lcsim.replay --benchmark embedded --methods dpl,random_search,hyperband,asha --seeds 5 --budget 20 \\
@@ -28,7 +33,7 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from lcsim.replay.store import read_dir  # noqa: E402
+from lcsim.replay.store import WALL_COLUMNS, read_dir  # noqa: E402
 from lcsim.replay.summary import CELL_KEYS, regret_at, summary_table  # noqa: E402
 
 FRACTIONS = (0.25, 0.5, 1.0)
@@ -57,10 +62,26 @@ def paired_tests(runs: pd.DataFrame, target: str = "dpl") -> pd.DataFrame:
             d = pair[target].to_numpy() - pair[other].to_numpy()
             lower, tied, higher = int((d < 0).sum()), int((d == 0).sum()), int((d > 0).sum())
             p = stats.wilcoxon(d).pvalue if np.any(d != 0) else 1.0
-            out.append({"vs": other, "fraction": c, "n": len(d), "dpl_lower": lower, "tied": tied,
-                        "dpl_higher": higher, "mean_diff": float(d.mean()) if len(d) else np.nan,
+            out.append({"target": target, "vs": other, "fraction": c, "n": len(d), "lower": lower,
+                        "tied": tied, "higher": higher, "mean_diff": float(d.mean()) if len(d) else np.nan,
                         "wilcoxon_p": float(p)})
     return pd.DataFrame(out)
+
+
+def dedup(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate grid tables keeping each (benchmark, task, method, seed) run once; copies must be identical
+    (wall-clock columns aside)."""
+    seen: dict[tuple, pd.DataFrame] = {}
+    keep = []
+    for t in tables:
+        for key, g in t.groupby(CELL_KEYS, sort=False):
+            g = g.drop(columns=list(WALL_COLUMNS)).reset_index(drop=True)
+            if key in seen:
+                pd.testing.assert_frame_equal(seen[key], g, obj=f"run {key} in two directories")
+                continue
+            seen[key] = g
+            keep.append(t.loc[(t[CELL_KEYS] == pd.Series(key, index=CELL_KEYS)).all(axis=1)])
+    return pd.concat(keep, ignore_index=True)
 
 
 def main(argv=None) -> int:
@@ -68,19 +89,18 @@ def main(argv=None) -> int:
     ap.add_argument("dirs", nargs="+", help="grid output directories (python -m lcsim.replay --out)")
     a = ap.parse_args(argv)
     # finished cells only (a grid still running has no results.parquet yet)
-    df = pd.concat([read_dir(Path(d) / "cells" if (Path(d) / "cells").is_dir() else d) for d in a.dirs],
-                   ignore_index=True)
+    df = dedup([read_dir(Path(d) / "cells" if (Path(d) / "cells").is_dir() else d) for d in a.dirs])
     runs = per_run(df)
     pd.set_option("display.width", 160)
     for bench, b in runs.groupby("benchmark"):
         sub = df[df["benchmark"] == bench]
         print(f"\n== {bench}: {b['task'].nunique()} tasks, seeds {sorted(b['seed'].unique().tolist())}")
         print(summary_table(sub, FRACTIONS).round(3).to_string())
-        if "dpl" in set(b["method"]):
-            print(paired_tests(b).round(4).to_string(index=False))
-            d = b[b["method"] == "dpl"]
+        for target in sorted(m for m in set(b["method"]) if m.startswith("dpl")):
+            print(paired_tests(b, target).round(4).to_string(index=False))
+            d = b[b["method"] == target]
             per_step = d["optimizer_s"] / d["steps"]
-            print(f"DPL optimizer time per step over {len(d)} runs: mean of run means {per_step.mean():.3f} s "
+            print(f"{target} optimizer time per step over {len(d)} runs: mean of run means {per_step.mean():.3f} s "
                   f"(range {per_step.min():.3f}-{per_step.max():.3f}), mean of run medians "
                   f"{d['median_step_s'].mean():.3f} s, {d['steps'].mean():.0f} steps per run")
     return 0
