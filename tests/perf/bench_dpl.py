@@ -7,7 +7,8 @@ units, batch norm, Adam 1e-3, batch size 64):
    20-epoch refinement with the newest point in every batch plus the posterior over a 1000-configuration pool,
    vectorized vs looped (median of ``--repeats``).
 2. ``--part run``: a whole replayed run of ``--steps`` one-epoch steps (250 epochs on the first fit, 20 per step
-   after) on a 1000 x 51 synthetic power-law task (TaskSet's shape); mean and percentiles of the measured ask+tell
+   after: the paper's schedule; ``--max-refine-steps N`` caps the refinements as DPL's ``max_refine_steps`` does)
+   on a 1000 x 51 synthetic power-law task (TaskSet's shape); mean and percentiles of the measured ask+tell
    overhead per step, as the replay engine records it.
 
 Usage::
@@ -124,6 +125,8 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--looped", action="store_true", help="run part 'run' with the looped ensemble")
+    ap.add_argument("--max-refine-steps", type=int, default=None,
+                    help="part 'run': DPL's max_refine_steps (default: none, the paper's 20 epochs per refinement)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}", flush=True)
@@ -132,7 +135,8 @@ def main(argv=None):
     if args.part == "ab":
         bench_ab(args.old)
     if args.part in ("run", "both"):
-        bench_run(args.steps, params={"batch_size": args.batch_size, "vectorized": not args.looped})
+        bench_run(args.steps, params={"batch_size": args.batch_size, "vectorized": not args.looped,
+                                      "max_refine_steps": args.max_refine_steps})
 
 
 if __name__ == "__main__":
