@@ -94,9 +94,8 @@ class DPL(Optimizer):
 
     def __init__(self, problem: Problem, seed, n_members: int = 5, n_units: int = 128, n_layers: int = 2,
                  initial_epochs: int = 250, refine_epochs: int = 20, max_refine_steps: int | None = None,
-                 learning_rate: float = 1e-3,
-                 batch_size: int | None = 64, loss: str = "l1", head: str = "sigmoid", batch_norm: bool = True,
-                 b_step: int = 1, full_fits: int = 1, restart_patience: int | None = None,
+                 learning_rate: float = 1e-3, batch_size: int | None = 64, loss: str = "l1", head: str = "sigmoid",
+                 batch_norm: bool = True, b_step: int = 1, full_fits: int = 1, restart_patience: int | None = None,
                  emphasize_last: bool = True, n_samples: int = 1000, vectorized: bool = True):
         super().__init__(problem, seed)
         from ..surrogates.dpl_ensemble import HEADS, LOSSES
