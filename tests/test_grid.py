@@ -54,8 +54,9 @@ def test_labels_of_one_method_share_random_numbers(tmp_path):
     a, b = (t[t.method == m].drop(columns="method").reset_index(drop=True) for m in ("rs", "rs2"))
     assert len(a) > 0
     pd.testing.assert_frame_equal(a, b)
+    cells = [("rs", "random_search"), ("rs2", "random_search"), ("asha", "asha")]
     seeds = {lab: grid.Cell("synthetic", "powerlaw-0", lab, m, "{}", 3, "full", 4.0, 2, False, "any_epoch", 0)
-             .optimizer_seed().spawn_key for lab, m in [("rs", "random_search"), ("rs2", "random_search"), ("asha", "asha")]}
+             .optimizer_seed().spawn_key for lab, m in cells}
     assert seeds["rs"] == seeds["rs2"] and seeds["rs"] != seeds["asha"]
 
 
