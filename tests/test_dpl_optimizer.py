@@ -204,7 +204,8 @@ def test_max_refine_steps_caps_each_refinement(task, monkeypatch):
     seen.clear()
     _, full = _run(task, amount=40, batch_size=4, refine_epochs=5)
     assert all(e == 5 for _, e, _ in seen[1:])
-    # the 17th observation is the first chosen after a capped refinement (fit on 17 points)
+    # rows 0..16 are chosen after fits on at most 16 points (uncapped); the first capped refinement (17 points)
+    # chooses row 17
     cols = ["trial_id", "config_id", "epoch", "objective"]
     np.testing.assert_array_equal(capped.table[cols].to_numpy()[:17], full.table[cols].to_numpy()[:17])
     with pytest.raises(InvalidParameterError, match="max_refine_steps"):
