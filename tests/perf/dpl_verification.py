@@ -75,12 +75,12 @@ def dedup(tables: list[pd.DataFrame]) -> pd.DataFrame:
     keep = []
     for t in tables:
         for key, g in t.groupby(CELL_KEYS, sort=False):
-            g = g.drop(columns=list(WALL_COLUMNS)).reset_index(drop=True)
+            body = g.drop(columns=list(WALL_COLUMNS)).reset_index(drop=True)
             if key in seen:
-                pd.testing.assert_frame_equal(seen[key], g, obj=f"run {key} in two directories")
+                pd.testing.assert_frame_equal(seen[key], body, obj=f"run {key} in two directories")
                 continue
-            seen[key] = g
-            keep.append(t.loc[(t[CELL_KEYS] == pd.Series(key, index=CELL_KEYS)).all(axis=1)])
+            seen[key] = body
+            keep.append(g)
     return pd.concat(keep, ignore_index=True)
 
 
