@@ -55,6 +55,42 @@ def test_vectorized_equals_looped_without_batch_norm_and_full_batch(batch_norm, 
     assert np.abs(fresh.predict_members(X, b) - vec.predict_members(X, b)).max() > 1e-3
 
 
+@pytest.mark.parametrize("n_layers, n_units", [(1, 16), (3, 8)])
+def test_vectorized_equals_looped_for_other_depths(n_layers, n_units):
+    """The stacked backward pass indexes layers generically: one hidden layer and three of unequal input width."""
+    X, b, y = _data(d=5)
+    kw = dict(n_members=2, n_units=n_units, n_layers=n_layers, batch_size=16, dtype=torch.float64)
+    vec, loop = DPLEnsemble(5, 3, vectorized=True, **kw), DPLEnsemble(5, 3, vectorized=False, **kw)
+    for m in (vec, loop):
+        m.fit(X, b, y, 4)
+        m.fit(X, b, y, 2, emphasize=0)
+    np.testing.assert_allclose(vec.predict_members(X, b), loop.predict_members(X, b), rtol=1e-7, atol=1e-8)
+    assert np.abs(DPLEnsemble(5, 3, **kw).predict_members(X, b) - vec.predict_members(X, b)).max() > 1e-3
+
+
+@pytest.mark.parametrize("head, loss, batch_norm, batch_size", [
+    ("sigmoid", "l1", True, 16), ("leaky_relu", "mse", True, 16), ("silu", "l1", False, 16),
+    ("sigmoid", "mse", True, None)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_scripted_training_loop_equals_eager(head, loss, batch_norm, batch_size, dtype):
+    """TorchScript runs the same operator calls as eager PyTorch: bit-identical weights and running statistics."""
+    from lcsim.surrogates import _dpl_steps
+
+    # the default path really is compiled here (a silent fallback to eager would only show as lost speed)
+    assert isinstance(_dpl_steps.scripted(), torch.jit.ScriptFunction)
+    X, b, y = _data()
+    kw = dict(n_members=3, n_units=16, head=head, loss=loss, batch_norm=batch_norm, batch_size=batch_size,
+              dtype=dtype)
+    ts, eager = DPLEnsemble(3, 8, scripted=True, **kw), DPLEnsemble(3, 8, scripted=False, **kw)
+    for m in (ts, eager):
+        m.fit(X, b, y, 5)
+        m.fit(X, b, y, 3, emphasize=4)
+    for p, q in zip(ts._parameters() + ts.running_mean + ts.running_var,
+                    eager._parameters() + eager.running_mean + eager.running_var):
+        assert torch.equal(p, q)
+    assert not torch.equal(ts.weights[0], DPLEnsemble(3, 8, **kw).weights[0])  # training moved the weights
+
+
 def test_members_differ_and_posterior_is_eq6():
     X, b, y = _data()
     m = DPLEnsemble(3, 2, n_members=4, n_units=16, batch_size=16)

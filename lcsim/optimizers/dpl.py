@@ -81,6 +81,8 @@ class DPL(Optimizer):
         emphasize_last: append the newest point to every refinement mini-batch (authors' code).
         n_samples: configurations sampled per iteration when the task has no candidate pool.
         vectorized: train the ensemble in one stacked pass (identical fits; ``False`` loops over members).
+        scripted: run the stacked pass's training loop through TorchScript (bit-identical fits, ~1.3x faster per
+            mini-batch step on one CPU core; ``False``: eager PyTorch).
     """
 
     name = "dpl"
@@ -96,7 +98,8 @@ class DPL(Optimizer):
                  initial_epochs: int = 250, refine_epochs: int = 20, max_refine_steps: int | None = None,
                  learning_rate: float = 1e-3, batch_size: int | None = 64, loss: str = "l1", head: str = "sigmoid",
                  batch_norm: bool = True, b_step: int = 1, full_fits: int = 1, restart_patience: int | None = None,
-                 emphasize_last: bool = True, n_samples: int = 1000, vectorized: bool = True):
+                 emphasize_last: bool = True, n_samples: int = 1000, vectorized: bool = True,
+                 scripted: bool = True):
         super().__init__(problem, seed)
         from ..surrogates.dpl_ensemble import HEADS, LOSSES
 
@@ -120,6 +123,7 @@ class DPL(Optimizer):
         self.emphasize_last = bool(emphasize_last)
         self.n_samples = check_int(o, "n_samples", n_samples, 1)
         self.vectorized = bool(vectorized)
+        self.scripted = bool(scripted)
         self._seed = seed
 
         lo, hi = (float(v) for v in getattr(problem, "objective_bounds", (-np.inf, np.inf)))
@@ -148,7 +152,8 @@ class DPL(Optimizer):
                 "learning_rate": self.learning_rate, "batch_size": self.batch_size, "loss": self.loss,
                 "head": self.head, "batch_norm": self.batch_norm, "b_step": self.b_step, "full_fits": self.full_fits,
                 "restart_patience": self.restart_patience, "emphasize_last": self.emphasize_last,
-                "n_samples": self.n_samples, "vectorized": self.vectorized}
+                "n_samples": self.n_samples, "vectorized": self.vectorized,
+                "scripted": self.scripted}
 
     # ------------------------------------------------------------------ targets
     def target(self, values) -> np.ndarray:
@@ -262,7 +267,7 @@ class DPL(Optimizer):
                 len(next(iter(self._x_of.values()))), derive(self._seed, "dpl", "ensemble"),
                 n_members=self.n_members, n_units=self.n_units, n_layers=self.n_layers, head=self.head,
                 loss=self.loss, learning_rate=self.learning_rate, batch_size=self.batch_size,
-                batch_norm=self.batch_norm, vectorized=self.vectorized)
+                batch_norm=self.batch_norm, vectorized=self.vectorized, scripted=self.scripted)
         n = len(self._rows_v)
         if n < 2:
             return  # the untrained initial weights predict (no batch-norm step possible with one point)

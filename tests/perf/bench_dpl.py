@@ -17,6 +17,7 @@ Usage::
     nice -n 10 python tests/perf/bench_dpl.py --part run --steps 1000
     git show 32e9975:lcsim/surrogates/dpl_ensemble.py > /tmp/dpl_old.py
     python tests/perf/bench_dpl.py --part ab --old /tmp/dpl_old.py   # this checkout vs that version, interleaved
+    python tests/perf/bench_dpl.py --part ab                         # TorchScript vs eager training loop
 """
 from __future__ import annotations
 
@@ -83,23 +84,31 @@ def bench_run(steps=1000, seed=0, params=None) -> dict:
     return r
 
 
-def bench_ab(old_path: str, sizes=(100, 500, 1000), repeats=6, n_features=8) -> list[dict]:
-    """Seconds per mini-batch step of this checkout's ensemble vs another version of ``dpl_ensemble.py`` (e.g. from
-    ``git show <commit>:lcsim/surrogates/dpl_ensemble.py > /tmp/dpl_old.py``), interleaved in this one process."""
-    import importlib.util
+def bench_ab(old_path: str | None, sizes=(100, 500, 1000), repeats=6, n_features=8) -> list[dict]:
+    """Seconds per mini-batch step of this checkout's ensemble vs a baseline, interleaved in this one process.
 
-    src = Path(old_path).read_text().replace("from ..errors", "from lcsim.errors").replace(
-        "from ..seeding", "from lcsim.seeding")
-    tmp = Path(old_path).with_name("_dpl_ensemble_baseline.py")
-    tmp.write_text(src)
-    spec = importlib.util.spec_from_file_location("_dpl_ensemble_baseline", tmp)
-    old = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(old)
+    The baseline is another version of ``dpl_ensemble.py`` (e.g. from ``git show
+    <commit>:lcsim/surrogates/dpl_ensemble.py > /tmp/dpl_old.py``), or, without ``old_path``, this checkout's
+    ensemble with its training loop in eager PyTorch (``scripted=False``); then the script also checks that both end
+    with bit-identical weights."""
+    if old_path is None:
+        make_baseline = lambda: DPLEnsemble(n_features, 0, scripted=False)  # noqa: E731
+    else:
+        import importlib.util
+
+        src = Path(old_path).read_text().replace("from ..errors", "from lcsim.errors").replace(
+            "from ..seeding", "from lcsim.seeding").replace("from . import", "from lcsim.surrogates import")
+        tmp = Path(old_path).with_name("_dpl_ensemble_baseline.py")
+        tmp.write_text(src)
+        spec = importlib.util.spec_from_file_location("_dpl_ensemble_baseline", tmp)
+        old = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(old)
+        make_baseline = lambda: old.DPLEnsemble(n_features, 0)  # noqa: E731
     rng = np.random.default_rng(0)
     out = []
     for n in sizes:
         X, b, y = _history(rng, n, n_features)
-        models = {"baseline": old.DPLEnsemble(n_features, 0), "this": DPLEnsemble(n_features, 0)}
+        models = {"baseline": make_baseline(), "this": DPLEnsemble(n_features, 0)}
         for m in models.values():
             m.fit(X, b, y, 1)
         times = {k: [] for k in models}
@@ -111,20 +120,28 @@ def bench_ab(old_path: str, sizes=(100, 500, 1000), repeats=6, n_features=8) -> 
         steps = 10 * sum(1 for s in range(0, n, 64) if min(64, n - s) >= 2)
         row = {"history": n, **{f"{k}_ms_per_step": 1e3 * float(np.median(v)) / steps for k, v in times.items()}}
         row["speedup"] = row["baseline_ms_per_step"] / row["this_ms_per_step"]
+        extra = ""
+        if old_path is None:
+            row["identical"] = all(torch.equal(p, q) for p, q in zip(models["baseline"]._parameters(),
+                                                                     models["this"]._parameters()))
+            extra = f", identical weights: {row['identical']}"
         out.append(row)
         print(f"history {n:5d}: baseline {row['baseline_ms_per_step']:.3f} ms/step, this {row['this_ms_per_step']:.3f}"
-              f" ms/step, speedup {row['speedup']:.2f}x", flush=True)
+              f" ms/step, speedup {row['speedup']:.2f}x{extra}", flush=True)
     return out
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--part", choices=["refine", "run", "both", "ab"], default="both")
-    ap.add_argument("--old", help="part 'ab': path of the baseline dpl_ensemble.py")
+    ap.add_argument("--old", help="part 'ab': path of the baseline dpl_ensemble.py (default: this checkout's "
+                                   "ensemble with scripted=False)")
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--looped", action="store_true", help="run part 'run' with the looped ensemble")
+    ap.add_argument("--eager", action="store_true",
+                    help="part 'run': the stacked training loop in eager PyTorch instead of TorchScript")
     ap.add_argument("--max-refine-steps", type=int, default=None,
                     help="part 'run': DPL's max_refine_steps (default: none, the paper's 20 epochs per refinement)")
     args = ap.parse_args(argv)
@@ -136,6 +153,7 @@ def main(argv=None):
         bench_ab(args.old)
     if args.part in ("run", "both"):
         bench_run(args.steps, params={"batch_size": args.batch_size, "vectorized": not args.looped,
+                                      "scripted": not args.eager,
                                       "max_refine_steps": args.max_refine_steps})
 
 
