@@ -8,10 +8,13 @@ a throwaway environment holding syne-tune (see tests/perf/README.md)::
     LCSIM_DATA=../shared/data /tmp/stvenv/bin/python tests/perf/bench_synetune.py [--task synthetic]
 
 It prints wall seconds (best and median of interleaved runs) and epochs served per second for both, and their
-ratios, measured in this one process.
+ratios, measured in this one process. ``--clock cpu`` times with process CPU time; ``--gc off`` pauses the cyclic
+garbage collector during each timed run of either tool (``timeit``'s default).
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import sys
 import tempfile
@@ -50,6 +53,22 @@ def synetune_blackbox(task):
 #: the clock both sides are timed with (``--clock``): wall time, or this process's CPU time (both simulators are
 #: single-threaded Python; CPU time does not count the spells in which a shared machine runs someone else)
 CLOCK = time.perf_counter
+#: ``--gc off``: the cyclic garbage collector is paused while a run is timed, for both tools, as ``timeit`` does by
+#: default (both run in this one process, so with it on each pays for collections of the other's live objects)
+GC_OFF = False
+
+
+@contextlib.contextmanager
+def _timed_region():
+    """Pause the cyclic garbage collector for the timed region when ``--gc off`` (restored afterwards)."""
+    was = gc.isenabled()
+    if GC_OFF:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def run_synetune(task, n_epochs_budget, seed=0, method="asha"):
@@ -73,9 +92,10 @@ def run_synetune(task, n_epochs_budget, seed=0, method="asha"):
                       stop_criterion=StoppingCriterion(max_num_evaluations=n_epochs_budget), n_workers=WORKERS,
                       sleep_time=0, callbacks=[SimulatorCallback()], results_update_interval=1e9,
                       print_update_interval=1e9, save_tuner=False, suffix_tuner_name=True)
-        t0 = CLOCK()
-        tuner.run()
-        wall = CLOCK() - t0
+        with _timed_region():
+            t0 = CLOCK()
+            tuner.run()
+            wall = CLOCK() - t0
         n = len(tuner.tuning_status.df()) if hasattr(tuner.tuning_status, "df") else n_epochs_budget
         served = int(tuner.tuning_status.num_trials_started)
     return wall, n, served
@@ -91,9 +111,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3 lcsim runs + 1 syne-tune run each)")
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="time both with wall time (default) or with this process's CPU time (time.process_time)")
+    ap.add_argument("--gc", choices=("on", "off"), default="on",
+                    help="off: pause the cyclic garbage collector while each run is timed, for both tools (as timeit "
+                         "does); default on")
     a = ap.parse_args()
-    global CLOCK
+    global CLOCK, GC_OFF
     CLOCK = time.perf_counter if a.clock == "wall" else time.process_time
+    GC_OFF = a.gc == "off"
     logging.disable(logging.WARNING)
     if a.task == "synthetic":
         task = synthetic_task(n_configs=N_CFG, n_epochs=N_EPOCH, seed=0)
@@ -114,10 +138,11 @@ def main():
             # hits both; ratios of the best and of the median times
             for _ in range(a.rounds):
                 for _ in range(3):
-                    t0 = CLOCK()
-                    res = run(task, make_optimizer(lc_name, problem_for(task, WORKERS), 0), Budget(budget),
-                              n_workers=WORKERS)
-                    lc.append(CLOCK() - t0)
+                    with _timed_region():
+                        t0 = CLOCK()
+                        res = run(task, make_optimizer(lc_name, problem_for(task, WORKERS), 0), Budget(budget),
+                                  n_workers=WORKERS)
+                        lc.append(CLOCK() - t0)
                 st_wall, _, st_trials = run_synetune(task, budget, method=method)
                 st.append(st_wall)
             tag = f"[{method}, budget {full} full curves, workers={WORKERS}]"
@@ -125,7 +150,7 @@ def main():
                   f"{np.median(lc):.3f} s ({len(res.table) / min(lc):.3e} epochs/s)")
             print(f"{tag} syne-tune: {budget} results, {st_trials} trials: best {min(st):.3f} s, median "
                   f"{np.median(st):.3f} s ({budget / min(st):.3e} epochs/s)")
-            print(f"{tag} ratio syne-tune / lcsim {a.clock} time: {min(st) / min(lc):.1f}x (best), "
+            print(f"{tag} ratio syne-tune / lcsim {a.clock} time (gc {a.gc}): {min(st) / min(lc):.1f}x (best), "
                   f"{np.median(st) / np.median(lc):.1f}x (median)", flush=True)
 
 
