@@ -91,6 +91,25 @@ def test_scripted_training_loop_equals_eager(head, loss, batch_norm, batch_size,
     assert not torch.equal(ts.weights[0], DPLEnsemble(3, 8, **kw).weights[0])  # training moved the weights
 
 
+def test_scripted_falls_back_to_eager_when_torchscript_fails(monkeypatch):
+    """A PyTorch without a working TorchScript: one RuntimeWarning, then the eager loop (same results)."""
+    from lcsim.surrogates import _dpl_steps
+
+    def broken(fn):
+        raise RuntimeError("no TorchScript here")
+
+    monkeypatch.setattr(_dpl_steps, "_SCRIPTED", None)
+    monkeypatch.setattr(torch.jit, "script", broken)
+    with pytest.warns(RuntimeWarning, match="TorchScript could not compile"):
+        assert _dpl_steps.scripted() is _dpl_steps.train_steps
+    X, b, y = _data()
+    kw = dict(n_members=2, n_units=8, batch_size=16)
+    a, c = DPLEnsemble(3, 1, **kw), DPLEnsemble(3, 1, scripted=False, **kw)
+    for m in (a, c):
+        m.fit(X, b, y, 2)
+    assert all(torch.equal(p, q) for p, q in zip(a._parameters(), c._parameters()))
+
+
 def test_members_differ_and_posterior_is_eq6():
     X, b, y = _data()
     m = DPLEnsemble(3, 2, n_members=4, n_units=16, batch_size=16)

@@ -86,7 +86,7 @@ class DPL(Optimizer):
     """
 
     name = "dpl"
-    #: not in the CLI's default quick comparison (about 0.3 s per one-epoch step on one core); run it by name
+    #: not in the CLI's default quick comparison (about 0.2-0.25 s per one-epoch step on one core); run it by name
     slow = True
 
     @classmethod
