@@ -57,7 +57,7 @@ def test_vectorized_equals_looped_without_batch_norm_and_full_batch(batch_norm, 
 
 @pytest.mark.parametrize("n_layers, n_units", [(1, 16), (3, 8)])
 def test_vectorized_equals_looped_for_other_depths(n_layers, n_units):
-    """The stacked backward pass indexes layers generically: one hidden layer and three of unequal input width."""
+    """The stacked backward pass indexes layers generically: one hidden layer, and three (input widths 5, 8, 8)."""
     X, b, y = _data(d=5)
     kw = dict(n_members=2, n_units=n_units, n_layers=n_layers, batch_size=16, dtype=torch.float64)
     vec, loop = DPLEnsemble(5, 3, vectorized=True, **kw), DPLEnsemble(5, 3, vectorized=False, **kw)

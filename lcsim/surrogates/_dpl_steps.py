@@ -5,9 +5,9 @@
 mini-batches. It is plain PyTorch code in the TorchScript subset, so the same source runs either way:
 
 * :func:`scripted` compiles it with ``torch.jit.script``; the loop then runs in TorchScript's C++ interpreter instead
-  of the Python one, which removes the Python dispatch of its several dozen operator calls per mini-batch step (measured on one
-  CPU core, paper-sized ensemble: ~1.0 vs ~1.25-1.4 ms per mini-batch step, bit-identical results;
-  ``tests/perf/README.md``).
+  of the Python one, which removes the Python dispatch of its several dozen operator calls per mini-batch step
+  (measured on one CPU core with the paper-sized ensemble: 1.3-1.5x faster per mini-batch step, 1.25-1.37x per
+  whole DPL run, bit-identical results; ``tests/perf/README.md``).
 * Called directly, it is ordinary eager PyTorch (``DPLEnsemble(scripted=False)``, and the fallback when the script
   cannot be compiled).
 
@@ -149,15 +149,16 @@ _SCRIPTED = None
 
 
 def scripted():
-    """:func:`train_steps` compiled by TorchScript (once per process, on first use); the eager function if that fails."""
+    """:func:`train_steps` compiled by TorchScript, once per process; the eager function if that fails."""
     global _SCRIPTED
     if _SCRIPTED is None:
         try:
             with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=DeprecationWarning)
+                warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated",
+                                        category=DeprecationWarning)
                 _SCRIPTED = torch.jit.script(train_steps)
         except Exception as err:  # noqa: BLE001 - any compiler failure: same results without it, only slower
             warnings.warn(f"lcsim: TorchScript could not compile the DPL training loop ({type(err).__name__}: {err}); "
-                          "running it in eager PyTorch (same results, ~20% slower).", RuntimeWarning, stacklevel=2)
+                          "running it in eager PyTorch (same results, slower).", RuntimeWarning, stacklevel=2)
             _SCRIPTED = train_steps
     return _SCRIPTED
