@@ -81,12 +81,12 @@ class DPL(Optimizer):
         emphasize_last: append the newest point to every refinement mini-batch (authors' code).
         n_samples: configurations sampled per iteration when the task has no candidate pool.
         vectorized: train the ensemble in one stacked pass (identical fits; ``False`` loops over members).
-        scripted: run the stacked pass's training loop through TorchScript (bit-identical fits, ~1.3x faster per
-            mini-batch step on one CPU core; ``False``: eager PyTorch).
+        scripted: run the stacked pass's training loop through TorchScript (bit-identical fits, 1.25-1.37x faster
+            per whole run on one CPU core; ``False``: eager PyTorch).
     """
 
     name = "dpl"
-    #: not in the CLI's default quick comparison (about 0.2-0.25 s per one-epoch step on one core); run it by name
+    #: not in the CLI's default quick comparison (about 0.22-0.26 s per one-epoch step on one core); run it by name
     slow = True
 
     @classmethod

@@ -6,7 +6,7 @@ mini-batches. It is plain PyTorch code in the TorchScript subset, so the same so
 
 * :func:`scripted` compiles it with ``torch.jit.script``; the loop then runs in TorchScript's C++ interpreter instead
   of the Python one, which removes the Python dispatch of its several dozen operator calls per mini-batch step
-  (measured on one CPU core with the paper-sized ensemble: 1.3-1.5x faster per mini-batch step, 1.25-1.37x per
+  (measured on one CPU core with the paper-sized ensemble: 1.1-1.5x faster per mini-batch step, 1.25-1.37x per
   whole DPL run, bit-identical results; ``tests/perf/README.md``).
 * Called directly, it is ordinary eager PyTorch (``DPLEnsemble(scripted=False)``, and the fallback when the script
   cannot be compiled).

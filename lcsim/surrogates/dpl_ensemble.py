@@ -119,7 +119,7 @@ class DPLEnsemble:
         batch_norm: batch normalization after every hidden linear layer (paper: yes; authors' code: no).
         vectorized: train all members in one stacked pass (default) or one by one (reference path).
         dtype: ``torch.float32`` (default) or ``torch.float64``.
-        scripted: run the stacked pass's mini-batch loop through TorchScript (default; ~1.3x faster on one CPU core)
+        scripted: run the stacked pass's mini-batch loop through TorchScript (default; 1.1-1.5x faster on a CPU core)
             or as eager PyTorch; the same code and bit-identical results either way
             (:mod:`lcsim.surrogates._dpl_steps`).
     """
