@@ -209,7 +209,8 @@ def write_outputs(ctx: Context, name: str, data: pd.DataFrame, fig=None, meta: d
         import matplotlib.pyplot as plt
 
         plt.close(fig)
-    cmd = f"python -m paper_figures --only {script or name} --scale {ctx.scale.name} --out {shlex.quote(str(ctx.out))}\n"
+    cmd = (f"python -m paper_figures --only {script or name} --scale {ctx.scale.name} "
+           f"--out {shlex.quote(str(ctx.out))}\n")
     write_atomic(ctx.out / f"{name}.cmd.txt", cmd.encode())
     return {"csv": ctx.out / f"{name}.csv", "png": ctx.out / f"{name}.png" if fig is not None else None}
 

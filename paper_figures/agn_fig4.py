@@ -14,8 +14,17 @@ import json
 
 import pandas as pd
 
-from ._agn import (DATASETS, PAPER_DEFAULT, agn_scale, default_cell, final_seed, label, load_datasets, search_cell,
-                   search_settings)
+from ._agn import (
+    DATASETS,
+    PAPER_DEFAULT,
+    agn_scale,
+    default_cell,
+    final_seed,
+    label,
+    load_datasets,
+    search_cell,
+    search_settings,
+)
 from ._common import one_thread, write_outputs
 
 NAME = "agn_fig4"

@@ -30,4 +30,6 @@ def main(ctx):
     fig, ax = plt.subplots(figsize=(5, 3.5))
     plot_regret(out, ax=ax, xlabel="time / random search total time")
     return write_outputs(ctx, "dpl_fig5", out[cols], fig,
-                         meta={"claim": CLAIM, "methods": methods, "overhead": "measured optimizer wall time added to the simulated clock (varies slightly between machines and runs)"})
+                         meta={"claim": CLAIM, "methods": methods,
+                               "overhead": "measured optimizer wall time added to the simulated clock "
+                                                     "(varies slightly between machines and runs)"})

@@ -46,7 +46,7 @@ def test_mann_whitney_bh_win_tie_loss():
     rng = np.random.default_rng(1)
     rows = []
     for task in ("a", "b"):
-        for s in range(10):
+        for _s in range(10):
             rows += [{"task": task, "method": "ref", "v": rng.normal(1.0, 0.1)},
                      {"task": task, "method": "good", "v": rng.normal(0.0, 0.1)},
                      {"task": task, "method": "same", "v": rng.normal(1.0, 0.1)},
@@ -356,7 +356,8 @@ def test_objective_comparison_and_cross_architecture():
 
 def test_fraction_axis_with_per_task_budget(results):
     _, df = results
-    g = regret.regret_on_grid(df, [0.5], axis="fraction", total_budget={("synthetic", t): 60 for t in ("t0", "t1", "t2")})
+    budgets = {("synthetic", t): 60 for t in ("t0", "t1", "t2")}
+    g = regret.regret_on_grid(df, [0.5], axis="fraction", total_budget=budgets)
     r = df[(df.task == "t0") & (df.method == "random_search") & (df.seed == 0)]
     exp = r[r.budget_used <= 30].normalized_regret.iloc[-1]
     assert g[(g.task == "t0") & (g.method == "random_search") & (g.seed == 0)].value.iloc[0] == exp

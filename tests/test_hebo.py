@@ -12,8 +12,17 @@ from ConfigSpace import ConfigurationSpace, Float
 
 from lcsim.errors import InvalidParameterError
 from lcsim.optimizers import METHODS, Observation, Problem, make_optimizer, method_class
-from lcsim.optimizers.hebo import (HEBO, PowerOutputTransform, WarpedGP, crowding_distance, hebo_kappa,
-                                   kumaraswamy_warp, mace_objectives, non_dominated_rank, nsga2)
+from lcsim.optimizers.hebo import (
+    HEBO,
+    PowerOutputTransform,
+    WarpedGP,
+    crowding_distance,
+    hebo_kappa,
+    kumaraswamy_warp,
+    mace_objectives,
+    non_dominated_rank,
+    nsga2,
+)
 from lcsim.testing.optimizer_contract import CHECKS, fast_params
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hebo_crosscheck.json"

@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from lcsim.errors import InvalidParameterError, UnknownNameError
-from lcsim.surrogates.lc_models import (DPLLC, GPLC, NNLC, ConditionedNNLC, PowerLawLC, lc_prediction_study,
-                                        lc_targets)
+from lcsim.surrogates.lc_models import DPLLC, GPLC, NNLC, ConditionedNNLC, PowerLawLC, lc_prediction_study, lc_targets
 from lcsim.testing.synthetic import synthetic_task
 
 torch.set_num_threads(1)

@@ -14,8 +14,18 @@ import pytest
 from scipy.io import savemat
 
 from lcsim.errors import DataFormatError, DataNotFoundError, InvalidParameterError, UnknownNameError
-from lcsim.live.datasets import (from_arrays, load_cifar10, load_dataset, load_mnist, load_openml, load_svhn,
-                                 read_cifar_batch, read_idx, read_svhn_mat, split_indices)
+from lcsim.live.datasets import (
+    from_arrays,
+    load_cifar10,
+    load_dataset,
+    load_mnist,
+    load_openml,
+    load_svhn,
+    read_cifar_batch,
+    read_idx,
+    read_svhn_mat,
+    split_indices,
+)
 
 
 def _write_idx(path, arr, gz=False):
@@ -157,7 +167,8 @@ def test_openml_offline_miss_names_the_fix(tmp_path):
 def write_openml_cache(home, data_id=424242):
     """A one-dataset scikit-learn OpenML cache (the files fetch_openml writes), numeric + nominal features."""
     rows = [(1.0, 2.0, "a", "pos"), (3.0, 0.5, "b", "neg"), (0.5, 0.5, "a", "pos"), (2.0, 1.0, "b", "neg")] * 5
-    arff = "@RELATION tiny\n@ATTRIBUTE x1 NUMERIC\n@ATTRIBUTE x2 NUMERIC\n@ATTRIBUTE c {a,b}\n@ATTRIBUTE class {pos,neg}\n@DATA\n"
+    arff = ("@RELATION tiny\n@ATTRIBUTE x1 NUMERIC\n@ATTRIBUTE x2 NUMERIC\n@ATTRIBUTE c {a,b}\n"
+            "@ATTRIBUTE class {pos,neg}\n@DATA\n")
     arff += "".join(f"{a},{b},{c},{d}\n" for a, b, c, d in rows)
     raw = arff.encode()
     root = Path(home) / "openml" / "openml.org"

@@ -10,8 +10,15 @@ import torch.nn.functional as F
 
 from lcsim.live import Trainer, from_arrays
 from lcsim.live.models import build_model
-from lcsim.live.proxies import (agn_batch_sum, agn_terms, ce_delta, per_sample_grad_sq_norms, per_sample_grad_sq_norms_loop,
-                                sharpness_batch, sharpness_max)
+from lcsim.live.proxies import (
+    agn_batch_sum,
+    agn_terms,
+    ce_delta,
+    per_sample_grad_sq_norms,
+    per_sample_grad_sq_norms_loop,
+    sharpness_batch,
+    sharpness_max,
+)
 from lcsim.seeding import derive, torch_generator
 
 torch.set_num_threads(1)

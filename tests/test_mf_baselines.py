@@ -229,7 +229,8 @@ def test_bohb_kde_handles_categorical_dimensions():
     opt = BOHB(Problem(space=space, min_epoch=1, max_epoch=9), 1, random_fraction=0.0)
     rng = np.random.default_rng(1)
     for i in range(30):
-        cfg = {"lr": float(10 ** rng.uniform(-4, -1)), "opt": ["sgd", "adam", "rms"][i % 3], "w": int(rng.integers(8, 65))}
+        cfg = {"lr": float(10 ** rng.uniform(-4, -1)), "opt": ["sgd", "adam", "rms"][i % 3],
+               "w": int(rng.integers(8, 65))}
         loss = (0.0 if cfg["opt"] == "adam" else 1.0) + abs(np.log10(cfg["lr"]) + 2.5)
         opt._observe(Job(i, 9, config=cfg), Observation(i, None, np.array([9]), np.array([loss])))
     picks = [opt._sample()[1] for _ in range(20)]

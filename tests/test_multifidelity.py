@@ -39,7 +39,8 @@ def test_hyperband_brackets_lcbench_52_epochs():
 
 def test_successive_halving_rungs():
     assert [(r.n, r.epoch) for r in successive_halving_rungs(9, 1, 9, 3)] == [(9, 1), (3, 3), (1, 9)]
-    assert [(r.n, r.epoch) for r in successive_halving_rungs(20, 1, 27, 3)] == [(20, 1), (6, 3), (2, 9), (1, 27)]  # floor(20/27) = 0 -> at least 1
+    # floor(20/27) = 0 -> at least 1
+    assert [(r.n, r.epoch) for r in successive_halving_rungs(20, 1, 27, 3)] == [(20, 1), (6, 3), (2, 9), (1, 27)]
 
 
 def test_asha_rungs():

@@ -65,7 +65,7 @@ def test_dpl_fig3_values(out):
 
 def test_dpl_fig4_ranks(out):
     df, _ = read_csv(out / "dpl_fig4.csv")
-    for frac, d in df.groupby("fraction"):
+    for _frac, d in df.groupby("fraction"):
         k = len(d)  # methods ranked
         assert k >= 3
         assert d.mean_rank.sum() == pytest.approx(k * (k + 1) / 2)  # average ranks sum to 1 + ... + k
@@ -379,7 +379,7 @@ def test_agn_fig4_curves_are_seeded_reruns(out):
     epochs = int(json.loads(meta["epochs"][0]))
     assert set(fig.panel) >= {"Default", "RS (Val)", "CMA-ES (Val)", "CMA-ES (AGN+Train, a=0.05)"}
     matched = 0
-    for panel, d in fig.groupby("panel"):
+    for _panel, d in fig.groupby("panel"):
         d = d.sort_values("epoch")
         assert list(d.epoch) == list(range(1, epochs + 1))
         np.testing.assert_allclose(d.gap, d.test_loss - d.train_loss)
@@ -402,9 +402,9 @@ def test_agn_fig4_curves_are_seeded_reruns(out):
 
 
 def test_agn_table3_against_scipy(out):
-    from paper_figures.agn_table3 import train_model
-    from paper_figures._common import live_configs, live_dataset, ROOT_SEED
     from lcsim.seeding import derive
+    from paper_figures._common import ROOT_SEED, live_configs, live_dataset
+    from paper_figures.agn_table3 import train_model
 
     table, meta = read_csv(out / "agn_table3.csv")
     models, _ = read_csv(out / "agn_table3_models.csv")
@@ -439,8 +439,15 @@ def test_live_gn_table(tmp_path):
     """live_gn_table: the synthetic table's columns, GN equal to a fresh Trainer(gn=True), consistent timings, cache."""
     from lcsim.live import Trainer
     from lcsim.seeding import derive
-    from paper_figures._common import (ROOT_SEED, Context, get_scale, live_configs, live_dataset, live_gn_table,
-                                       one_thread)
+    from paper_figures._common import (
+        ROOT_SEED,
+        Context,
+        get_scale,
+        live_configs,
+        live_dataset,
+        live_gn_table,
+        one_thread,
+    )
 
     ctx = Context(get_scale("small"), tmp_path)
     df = live_gn_table(ctx, "iris", "mlp", n_configs=2, epochs=2)

@@ -38,7 +38,7 @@ def test_blackbox_minimizes_eq6_from_the_last_epoch(iris, method, objective):
                                                     "x0": AGN_INITIAL, **kw})
     live.run(opt, 8)
     assert len(opt.results) == 4
-    for t, (cfg, loss) in enumerate(opt.results):
+    for t, (_cfg, loss) in enumerate(opt.results):
         rec = live.trainers[t].records[-1]
         if objective == "val":
             want = rec["valid_loss"]
@@ -62,8 +62,8 @@ def test_agn_objective_values_and_errors():
     assert agn_objective(row, "val") == pytest.approx(0.7)
     with pytest.raises(InvalidParameterError, match="objective"):
         agn_objective(row, "agn")
-    from lcsim.testing.synthetic import synthetic_task
     from lcsim.replay.engine import problem_for
+    from lcsim.testing.synthetic import synthetic_task
 
     with pytest.raises(UnknownNameError, match="agn_sum"):
         make_optimizer("cmaes", problem_for(synthetic_task()), 0, {"score": "agn_train"})

@@ -6,9 +6,18 @@ import pytest
 
 from lcsim import benchmarks
 from lcsim.testing.synthetic import synthetic_task
-from lcsim.testing.task_contract import (TASK_CHECKS, check_configs_in_space, check_divergence_mask,
-                                         check_metric_bounds, check_oracle, check_seeded_determinism,
-                                         check_served_objective, check_shapes, check_task, run_check)
+from lcsim.testing.task_contract import (
+    TASK_CHECKS,
+    check_configs_in_space,
+    check_divergence_mask,
+    check_metric_bounds,
+    check_oracle,
+    check_seeded_determinism,
+    check_served_objective,
+    check_shapes,
+    check_task,
+    run_check,
+)
 
 
 def _tasks():

@@ -18,9 +18,9 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -51,7 +51,7 @@ class Metric:
         return {"name": self.name, "minimize": bool(self.minimize), "bounds": [float(b) for b in self.bounds]}
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> "Metric":
+    def from_dict(cls, d: Mapping) -> Metric:
         return cls(str(d["name"]), bool(d["minimize"]), (float(d["bounds"][0]), float(d["bounds"][1])))
 
 
@@ -282,7 +282,8 @@ class Task:
         cfg = np.asarray(config_ids, dtype=np.int64)
         ep = np.asarray(epochs, dtype=np.int64)
         if cfg.shape != ep.shape or cfg.ndim != 1:
-            raise InvalidParameterError(f"config_ids and epochs must be 1-D of one length; got {cfg.shape}, {ep.shape}.")
+            raise InvalidParameterError(
+                f"config_ids and epochs must be 1-D of one length; got {cfg.shape}, {ep.shape}.")
         if len(ep) and (ep.min() < 1 or ep.max() > self.n_epochs or cfg.min() < 0 or cfg.max() >= self.n_configs):
             raise BudgetError(f"Points out of range for task {self.key}: valid epochs are 1..{self.n_epochs}, valid "
                               f"config ids 0..{self.n_configs - 1}.")
@@ -301,7 +302,7 @@ class Task:
         """Seed-averaged served objective at the maximum budget, shape (n_cfg,)."""
         return self.served_objective()[:, :, -1].mean(axis=1)
 
-    def subset(self, config_ids) -> "Task":
+    def subset(self, config_ids) -> Task:
         """A new Task restricted to ``config_ids`` (e.g. the DPL authors' filtered TaskSet pool)."""
         ids = np.asarray(config_ids, dtype=int)
         return Task(self.benchmark, self.name, self.configs.iloc[ids].reset_index(drop=True), self.curves[ids],
@@ -351,7 +352,7 @@ class Task:
         return Path(path)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike) -> "Task":
+    def from_file(cls, path: str | os.PathLike) -> Task:
         """Read a task written by :meth:`save`; a truncated or foreign file raises :class:`DataFormatError`."""
         path = Path(path)
         try:
@@ -372,7 +373,8 @@ class Task:
                                   f"{FORMAT_VERSION}; delete it to rebuild.")
         return cls(header["benchmark"], header["name"], configs, curves,
                    {m["name"]: Metric.from_dict(m) for m in header["metrics"]}, header["objective"],
-                   ConfigurationSpace.from_serialized_dict(header["space"]), cost, header["cost_unit"], diverged, header["version"],
+                   ConfigurationSpace.from_serialized_dict(header["space"]), cost, header["cost_unit"], diverged,
+                   header["version"],
                    fidelities, header.get("extra", {}))
 
 

@@ -26,8 +26,8 @@ import json
 import os
 import re
 import warnings
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 from ..errors import DataFormatError, InvalidParameterError
 from ._base import FORMAT_VERSION, Task, sha256_file

@@ -38,9 +38,9 @@ import urllib.error
 import urllib.request
 import zipfile
 import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from ..errors import DataFormatError, LcsimError, check_choice, check_int
 
@@ -120,8 +120,8 @@ SOURCES: dict[str, list[Resource]] = {
     ],
     "taskset": [Resource(f"{_DPL}/{n}", n, "taskset/dpl_json", "file", sha256=h, size=s)
                 for n, (h, s) in _TASKSET_FILES.items()]
-    + [Resource(f"https://raw.githubusercontent.com/machinelearningnuremberg/DPL/"
-                f"de44b74030a7d4bb37467add431e6fac19cd357a/LICENSE", "LICENSE", "taskset/dpl_json", "file",
+    + [Resource("https://raw.githubusercontent.com/machinelearningnuremberg/DPL/"
+                "de44b74030a7d4bb37467add431e6fac19cd357a/LICENSE", "LICENSE", "taskset/dpl_json", "file",
                 sha256="c71d239df91726fc519c6eb72d318ec65820627232b2f796219e87dcf35d0ab4", size=11357)],
 }
 

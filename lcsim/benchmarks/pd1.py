@@ -40,8 +40,8 @@ import json
 import math
 import os
 import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -369,7 +369,8 @@ class PD1Benchmark(Benchmark):
             return "syne_tune", d
         return "none", None
 
-    def tasks(self, dpl_filter: bool = True, root=None, phases=PHASES, groups=GROUPS, source: str = "auto") -> list[str]:
+    def tasks(self, dpl_filter: bool = True, root=None, phases=PHASES, groups=GROUPS,
+              source: str = "auto") -> list[str]:
         """Task names in the files present (DPL-filtered by default), else the 15 tasks of the DPL paper."""
         d = self._dir(root)
         kind, where = self._source(d, source, groups, phases)

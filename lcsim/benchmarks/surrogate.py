@@ -13,7 +13,7 @@ than the reference best gets regret 0 (DPL eq. 9 is clipped at 0).
 from __future__ import annotations
 
 import copy
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -54,7 +54,7 @@ class SurrogateTask(Task):
         """The reference tabulation's oracle (fixed while the pool grows)."""
         return self._oracle
 
-    def fresh(self) -> "SurrogateTask":
+    def fresh(self) -> SurrogateTask:
         """A new task with the reference pool only (the replay engine runs every run on its own copy)."""
         return SurrogateTask(self._reference, self._curve_fn)
 

@@ -294,7 +294,8 @@ class TaskSetBenchmark(Benchmark):
         if not path.is_file():
             raise DataNotFoundError(f"TaskSet task {task!r} has no {source} file at {path}. Run `{DOWNLOAD}`, or "
                                     f"pass source='auto'.")
-        build = (lambda: _build(task, path, source, filter))
+        def build():
+            return (_build(task, path, source, filter))
         return cached(self.name, task, {"filter": filter, "source": source}, [path], build, use_cache=cache)
 
 

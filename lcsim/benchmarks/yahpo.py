@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,9 @@ from ..seeding import derive, int_seed
 from ._base import Metric, Task
 from ._cache import cached, check_options, source_checksum
 from ._registry import Benchmark
+
+if TYPE_CHECKING:
+    from .surrogate import SurrogateTask
 
 __all__ = ["YahpoLCBenchSurrogate", "YahpoLCBenchBenchmark", "CONT_NAMES", "Y_NAMES", "HP_NAMES"]
 
@@ -271,7 +275,7 @@ class YahpoLCBenchBenchmark(Benchmark):
         return self._load_task(task, **options)
 
     def open_task(self, task: str, n_configs: int = 2000, seed: int = 0, cache: bool = True,
-                  n_threads: int | None = None) -> "SurrogateTask":
+                  n_threads: int | None = None) -> SurrogateTask:
         """A :class:`~lcsim.benchmarks.surrogate.SurrogateTask`: the seeded reference tabulation of ``n_configs``
         configurations (its oracle is the regret reference) that also evaluates any proposed configuration by
         querying the surrogate directly (``load("lcbench_yahpo", task, direct=True)``)."""

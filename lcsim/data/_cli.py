@@ -65,7 +65,7 @@ def info_lines(benchmark: str, task: str | None = None, **options) -> list[str]:
 def _download(argv: list[str]) -> int:
     try:
         mod = importlib.import_module("lcsim.benchmarks.download")
-        fn = getattr(mod, "main")
+        fn = mod.main
     except (ImportError, AttributeError) as exc:
         print(f"error: the download command is not available in this build of lcsim "
               f"(lcsim.benchmarks.download.main could not be imported: {exc}).", file=sys.stderr)

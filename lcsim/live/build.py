@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ConfigSpace import (Categorical, ConfigurationSpace, Float, Integer)
+from ConfigSpace import Categorical, ConfigurationSpace, Float, Integer
 
 from ..benchmarks._base import Metric, Task, write_atomic
 from ..errors import DataFormatError, check_int, unknown_name

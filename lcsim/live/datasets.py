@@ -310,7 +310,8 @@ def read_svhn_mat(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     except Exception as exc:
         raise DataFormatError(f"{path}: not a readable MATLAB file ({type(exc).__name__}: {exc}).") from exc
     if "X" not in mat or "y" not in mat:
-        raise DataFormatError(f"{path}: an SVHN .mat file holds 'X' and 'y'; found {sorted(k for k in mat if not k.startswith('__'))}.")
+        found = sorted(k for k in mat if not k.startswith('__'))
+        raise DataFormatError(f"{path}: an SVHN .mat file holds 'X' and 'y'; found {found}.")
     x, y = mat["X"], np.asarray(mat["y"]).reshape(-1).astype(np.int64)
     if x.ndim != 4 or x.shape[2] != 3 or x.shape[3] != len(y):
         raise DataFormatError(f"{path}: X must have shape (H, W, 3, N) with N = len(y) = {len(y)}; got {x.shape}.")

@@ -179,8 +179,9 @@ def per_sample_grad_sq_norms_layerwise(model: torch.nn.Module, x: torch.Tensor, 
 
     For a Linear layer with per-sample input ``a_i`` and output gradient ``delta_i`` (the gradient of the summed
     per-sample losses with respect to the layer output, which for independent samples is the gradient of ``L_i``),
-    ``||grad_W L_i||^2 = ||delta_i||^2 ||a_i||^2`` and ``||grad_b L_i||^2 = ||delta_i||^2``; for BatchNorm1d in eval mode
-    (a per-feature affine map of ``xhat_i``), ``grad_gamma L_i = delta_i * xhat_i`` and ``grad_beta L_i = delta_i``.
+    ``||grad_W L_i||^2 = ||delta_i||^2 ||a_i||^2`` and ``||grad_b L_i||^2 = ||delta_i||^2``; for BatchNorm1d in eval
+    mode (a per-feature affine map of ``xhat_i``),
+    ``grad_gamma L_i = delta_i * xhat_i`` and ``grad_beta L_i = delta_i``.
     For Conv2d the per-sample weight gradient is ``D_i U_i^T`` with ``D_i`` the output gradient (c_out, positions)
     and ``U_i`` the unfolded input patches (c_in k_h k_w, positions); its bias gradient sums ``D_i`` over positions;
     eval-mode BatchNorm2d sums ``delta * xhat`` and ``delta`` over positions.
@@ -245,8 +246,9 @@ def per_sample_grad_sq_norms(model: torch.nn.Module, x: torch.Tensor, y: torch.T
 
     ``method="vmap"``: ``torch.func.vmap(torch.func.grad(loss))`` over the samples (any architecture;
     ``chunk_size`` bounds memory). ``"layerwise"``: :func:`per_sample_grad_sq_norms_layerwise` (Linear/Conv2d/BatchNorm
-    models; one batched backward, Goodfellow's trick per layer). ``"auto"`` (default) takes ``layerwise`` where it applies, else
-    ``vmap``. The model is evaluated as it is: call ``model.eval()`` first so batch norm uses running statistics and
+    models; one batched backward, Goodfellow's trick per layer). ``"auto"`` (default) takes ``layerwise`` where it
+    applies, else ``vmap``. The model is evaluated as it is: call ``model.eval()`` first so batch norm uses running
+    statistics and
     dropout is off, which makes the per-sample loss well defined.
     """
     check_choice("per_sample_grad_sq_norms", "method", method, ["auto", "vmap", "layerwise"])

@@ -15,8 +15,9 @@ Each epoch:
 2. *evaluation pass* (``model.eval()``, no gradients, chunks of ``eval_batch_size``): loss, accuracy, balanced
    accuracy and ROC AUC on train/valid/test at the end-of-epoch weights; FGHPO sharpness (Theorem 1 per mini-batch,
    max over the mini-batches of the epoch just trained, Algorithm 1 lines 7-10; ``sharpness`` with the activation
-   chosen by ``sharpness_activation``, ``sharpness_output`` always with the softmax output); ``agn_end``, eq. 5 evaluated exactly
-   at the end-of-epoch model theta_{tau N/B} (and its running sum); optionally ``gn`` (eq. 4 inner term, full
+   chosen by ``sharpness_activation``, ``sharpness_output`` always with the softmax output); ``agn_end``, eq. 5
+   evaluated exactly at the end-of-epoch model theta_{tau N/B} (and its running sum); optionally ``gn``
+   (eq. 4 inner term, full
    per-sample gradients, vmap) and its running sum.
 
 Divergence: a non-finite training loss (or non-finite end-of-epoch losses) ends the run; that epoch's record holds
@@ -52,8 +53,8 @@ OPTIMIZER_KEYS = {"optimizer": "sgd", "batch_size": 32, "learning_rate": 0.01, "
 #: metric -> minimize?
 METRIC_DIRECTIONS = {
     **{f"{s}_{m}": m == "loss" for s in ("train", "valid", "test") for m in ("loss", "acc", "bacc", "auc")},
-    "sharpness": True, "sharpness_output": True, "agn": True, "agn_sum": True, "agn_end": True, "agn_end_sum": True, "gn": True,
-    "gn_sum": True, "train_seconds": True, "eval_seconds": True, "epoch_seconds": True,
+    "sharpness": True, "sharpness_output": True, "agn": True, "agn_sum": True, "agn_end": True, "agn_end_sum": True,
+    "gn": True, "gn_sum": True, "train_seconds": True, "eval_seconds": True, "epoch_seconds": True,
 }
 
 
@@ -317,7 +318,7 @@ class Trainer:
         write_atomic(path, buf.getvalue())
         return Path(path)
 
-    def restore(self, path: str | os.PathLike) -> "Trainer":
+    def restore(self, path: str | os.PathLike) -> Trainer:
         """Load a state written by :meth:`save` (weights only, no arbitrary objects are unpickled)."""
         state = torch.load(path, map_location=self.device, weights_only=True)
         self.load_state_dict(state)

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from ConfigSpace import (CategoricalHyperparameter, ConfigurationSpace, Constant, OrdinalHyperparameter)
+from ConfigSpace import CategoricalHyperparameter, ConfigurationSpace, Constant, OrdinalHyperparameter
 
 from ..errors import check_int
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from ConfigSpace import (CategoricalHyperparameter, ConfigurationSpace, Constant, OrdinalHyperparameter)
+from ConfigSpace import CategoricalHyperparameter, ConfigurationSpace, Constant, OrdinalHyperparameter
 from ConfigSpace.hyperparameters import IntegerHyperparameter
 
 from ..errors import InvalidParameterError

@@ -196,7 +196,7 @@ class WarpedGP:
                 lp = lp - (w ** 2 / (2 * 0.75 ** 2)).sum() - w.sum()
         return nll - lp
 
-    def fit(self, X: np.ndarray, y: np.ndarray, theta0: np.ndarray | None = None) -> "WarpedGP":
+    def fit(self, X: np.ndarray, y: np.ndarray, theta0: np.ndarray | None = None) -> WarpedGP:
         """Fit on ``X`` (n, d) in [0, 1] and ``y`` (n,). Starts from HEBO's initial values and from ``theta0`` (a
         previous fit's ``theta_``) when given; keeps the start with the better MAP objective."""
         import torch
@@ -238,7 +238,7 @@ class WarpedGP:
         return self
 
     def set_hyperparameters(self, X: np.ndarray, y: np.ndarray, lengthscale, outputscale: float, noise: float,
-                            mean: float = 0.0, a=None, b=None) -> "WarpedGP":
+                            mean: float = 0.0, a=None, b=None) -> WarpedGP:
         """Condition on data with fixed hyperparameters (standardised-target units), no fitting."""
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float).ravel()
@@ -323,7 +323,7 @@ class PowerOutputTransform:
     the result's std is still below 0.5, or the transform fails, the identity (``method == "none"``).
     """
 
-    def fit(self, y: np.ndarray) -> "PowerOutputTransform":
+    def fit(self, y: np.ndarray) -> PowerOutputTransform:
         from sklearn.preprocessing import PowerTransformer
 
         y = np.asarray(y, dtype=float).reshape(-1, 1)

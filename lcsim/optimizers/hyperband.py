@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from ..errors import check_int
 from ._base import Job, Observation, Optimizer, Problem
 from ._brackets import Bracket, hyperband_brackets, successive_halving_rungs

@@ -12,7 +12,7 @@
 """
 from __future__ import annotations
 
-from ConfigSpace import Constant, ConfigurationSpace, Float, Integer
+from ConfigSpace import ConfigurationSpace, Constant, Float, Integer
 
 from ..live.build import fghpo_mnist_space, fghpo_openml_space, fghpo_svhn_space
 

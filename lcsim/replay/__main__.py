@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-from ..errors import DataNotFoundError, InvalidParameterError, LcsimError, UnknownNameError, unknown_name
+from ..errors import DataNotFoundError, InvalidParameterError, LcsimError, unknown_name
 
 EPILOG = """\
 method parameters:
@@ -117,7 +116,8 @@ def _methods(args) -> dict[str, tuple[str, dict]]:
         try:
             obj = json.loads(args.params)
         except json.JSONDecodeError as exc:
-            raise InvalidParameterError(f"--params is not valid JSON ({exc}); example: '{{\"asha\": {{\"eta\": 2}}}}'.")
+            raise InvalidParameterError(
+                f"--params is not valid JSON ({exc}); example: '{{\"asha\": {{\"eta\": 2}}}}'.") from None
         if not isinstance(obj, dict) or not all(isinstance(v, dict) for v in obj.values()):
             raise InvalidParameterError("--params must be a JSON object of objects, e.g. '{\"asha\": {\"eta\": 2}}'.")
         for lab, d in obj.items():
@@ -139,7 +139,8 @@ def _seeds(text: str) -> list[int]:
     try:
         parts = [int(t) for t in text.split(",") if t.strip()]
     except ValueError:
-        raise InvalidParameterError(f"--seeds must be a count N or a comma-separated list of ints; got {text!r}.")
+        raise InvalidParameterError(
+            f"--seeds must be a count N or a comma-separated list of ints; got {text!r}.") from None
     if not parts:
         raise InvalidParameterError("--seeds is empty.")
     if "," not in text:

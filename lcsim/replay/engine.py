@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import functools
 import heapq
-import math
 import json
+import math
 import time
 from dataclasses import dataclass
 
@@ -46,7 +46,7 @@ class Budget:
         check_float("Budget", "amount", self.amount, 0, None, closed="neither")
 
     @classmethod
-    def full_evaluations(cls, task: Task, n: float) -> "Budget":
+    def full_evaluations(cls, task: Task, n: float) -> Budget:
         """``n`` full-curve equivalents in epochs (DPL: 20 full evaluations on PD1)."""
         return cls(float(n) * task.n_epochs, "epochs")
 

@@ -106,7 +106,7 @@ class GridSpec:
     root_seed: int = 0
     options: dict = field(default_factory=dict)
 
-    def validate(self) -> "GridSpec":
+    def validate(self) -> GridSpec:
         unit, amount = self.budget
         check_choice("GridSpec", "budget unit", unit, BUDGET_UNITS)
         check_float("GridSpec", "budget", amount, 0, None, closed="neither")
@@ -244,7 +244,8 @@ def run_grid(spec: GridSpec, out_dir: str | os.PathLike, *, executor: str = "loc
 
 
 def _run_dask(todo, out, options, n_jobs, scheduler, bar, processes) -> None:
-    from distributed import Client, LocalCluster, as_completed as dask_completed
+    from distributed import Client, LocalCluster
+    from distributed import as_completed as dask_completed
 
     cluster = None
     if scheduler:

@@ -8,8 +8,18 @@ Every Hypothesis-1 model shares :class:`~lcsim.surrogates.lc_models.LCModel`'s s
 from __future__ import annotations
 
 from .dpl_ensemble import DPLEnsemble, power_law
-from .lc_models import (DPLLC, GPLC, LC_MODELS, NNLC, ConditionedNNLC, LCModel, PowerLawLC, lc_prediction_study,
-                        lc_predictions, lc_targets)
+from .lc_models import (
+                        DPLLC,
+                        GPLC,
+                        LC_MODELS,
+                        NNLC,
+                        ConditionedNNLC,
+                        LCModel,
+                        PowerLawLC,
+                        lc_prediction_study,
+                        lc_predictions,
+                        lc_targets,
+)
 
 __all__ = ["DPLEnsemble", "power_law", "LCModel", "PowerLawLC", "NNLC", "GPLC", "ConditionedNNLC", "DPLLC",
            "LC_MODELS", "lc_targets", "lc_predictions", "lc_prediction_study"]

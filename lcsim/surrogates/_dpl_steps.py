@@ -19,7 +19,6 @@ returns the eager function, so results never change, only speed.
 This module deliberately has no ``from __future__ import annotations``: TorchScript reads the annotations.
 """
 import warnings
-from typing import List
 
 import torch
 
@@ -30,10 +29,10 @@ MOMENTUM = 0.1
 HEAD_CODES = {"sigmoid": 0, "leaky_relu": 1, "silu": 2}
 
 
-def train_steps(weights: List[torch.Tensor], biases: List[torch.Tensor], bn_scale: List[torch.Tensor],
-                bn_shift: List[torch.Tensor], running_mean: List[torch.Tensor], running_var: List[torch.Tensor],
-                exp_avgs: List[torch.Tensor], exp_avg_sqs: List[torch.Tensor], step: torch.Tensor,
-                xs: torch.Tensor, lnbs: torch.Tensor, ys: torch.Tensor, sizes: List[int], head: int, l1: bool,
+def train_steps(weights: list[torch.Tensor], biases: list[torch.Tensor], bn_scale: list[torch.Tensor],
+                bn_shift: list[torch.Tensor], running_mean: list[torch.Tensor], running_var: list[torch.Tensor],
+                exp_avgs: list[torch.Tensor], exp_avg_sqs: list[torch.Tensor], step: torch.Tensor,
+                xs: torch.Tensor, lnbs: torch.Tensor, ys: torch.Tensor, sizes: list[int], head: int, l1: bool,
                 lr: float, slope: float = SLOPE, eps: float = EPS, momentum: float = MOMENTUM) -> None:
     """Run one Adam step per mini-batch, in place on the stacked parameters and the batch-norm running statistics.
 
@@ -73,11 +72,11 @@ def train_steps(weights: List[torch.Tensor], biases: List[torch.Tensor], bn_scal
         y = ys[:, start:start + B]
         start += B
         # ---- forward
-        ins: List[torch.Tensor] = [x]
-        zs: List[torch.Tensor] = []
-        means: List[torch.Tensor] = []
-        invstds: List[torch.Tensor] = []
-        acts: List[torch.Tensor] = []
+        ins: list[torch.Tensor] = [x]
+        zs: list[torch.Tensor] = []
+        means: list[torch.Tensor] = []
+        invstds: list[torch.Tensor] = []
+        acts: list[torch.Tensor] = []
         h = x
         for i in range(n_layers):
             u = weights[i].shape[2]
@@ -116,8 +115,8 @@ def train_steps(weights: List[torch.Tensor], biases: List[torch.Tensor], bn_scal
         # ---- backward (gradients collected last layer first, reversed at the end)
         gW = [torch.bmm(do, h).transpose(1, 2).contiguous()]
         gb = [do.sum(dim=2).unsqueeze(1)]
-        gscale: List[torch.Tensor] = []
-        gshift: List[torch.Tensor] = []
+        gscale: list[torch.Tensor] = []
+        gshift: list[torch.Tensor] = []
         u = weights[-1].shape[1]
         dh = torch.bmm(do.transpose(1, 2), weights[-1].transpose(1, 2)).transpose(0, 1).reshape(B, K * u)
         for j in range(n_layers):

@@ -233,7 +233,7 @@ class DPLEnsemble:
         return torch.as_tensor(np.asarray(a, dtype=np.float64), dtype=self.dtype)
 
     # ------------------------------------------------------------------ training
-    def fit(self, X, b, y, epochs: int, emphasize: int | None = None) -> "DPLEnsemble":
+    def fit(self, X, b, y, epochs: int, emphasize: int | None = None) -> DPLEnsemble:
         """Train every member for ``epochs`` passes over the data, continuing from the current weights.
 
         Call :meth:`reset` first for a fit from scratch (the optimizer does: 250 epochs on the first fit, then

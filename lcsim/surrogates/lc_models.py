@@ -38,7 +38,7 @@ class LCModel(abc.ABC):
     name: str = "lc_model"
     conditioned: bool = False  # True: uses the configuration and can predict unseen ones
 
-    def fit(self, configs_encoded, curves, budgets) -> "LCModel":
+    def fit(self, configs_encoded, curves, budgets) -> LCModel:
         """Fit on partial curves.
 
         Args:

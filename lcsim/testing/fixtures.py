@@ -17,8 +17,8 @@ import gzip
 import json
 import math
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -32,8 +32,9 @@ LCBENCH_FIXTURE_DATASETS = ("credit-g", "adult", "vehicle")
 LCBENCH_TAGS = ["time", "epoch", "Train/loss", "Train/train_accuracy", "Train/val_accuracy",
                 "Train/val_cross_entropy", "Train/val_balanced_accuracy", "Train/test_result",
                 "Train/test_cross_entropy", "Train/test_balanced_accuracy"]
-_CONSTANT_CONFIG = {"imputation_strategy": "mean", "learning_rate_scheduler": "cosine_annealing", "loss": "CrossEntropyLoss",
-                    "network": "shapedmlpnet", "normalization_strategy": "standardize", "optimizer": "sgd",
+_CONSTANT_CONFIG = {"imputation_strategy": "mean", "learning_rate_scheduler": "cosine_annealing",
+                    "loss": "CrossEntropyLoss", "network": "shapedmlpnet", "normalization_strategy": "standardize",
+                    "optimizer": "sgd",
                     "cosine_annealing_T_max": 50, "cosine_annealing_eta_min": 1e-08, "activation": "relu",
                     "mlp_shape": "funnel"}
 

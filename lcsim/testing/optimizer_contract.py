@@ -145,7 +145,7 @@ def _perturb_unpaid(task: Task, table: pd.DataFrame, seed: int) -> Task:
     paid = np.zeros(curves.shape[:3], dtype=bool)
     if len(table):
         paid[table["config_id"].to_numpy(), table["replica"].to_numpy(), table["epoch"].to_numpy() - 1] = True
-    for j, metric in enumerate(task.metrics.values()):
+    for j, _metric in enumerate(task.metrics.values()):
         vals = curves[..., j]
         finite = np.isfinite(vals)
         if not finite.any():

@@ -53,7 +53,7 @@ def main():
             budget = Budget.full_evaluations(task, 500)
             res = {}
 
-            def go():
+            def go(name=name, params=params, workers=workers, budget=budget, res=res):
                 opt = make_optimizer(name, problem_for(task, workers), 0, params)
                 res["r"] = run(task, opt, budget, n_workers=workers, seed=0)
 

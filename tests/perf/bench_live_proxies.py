@@ -27,8 +27,7 @@ import torch  # noqa: E402
 
 from lcsim.live import Trainer, load_dataset  # noqa: E402
 from lcsim.live.models import build_model  # noqa: E402
-from lcsim.live.proxies import (per_sample_grad_sq_norms, per_sample_grad_sq_norms_loop, sharpness_batch,  # noqa
-                                sharpness_max)
+from lcsim.live.proxies import per_sample_grad_sq_norms, per_sample_grad_sq_norms_loop, sharpness_batch, sharpness_max  # noqa
 
 
 def agn_overhead(epochs: int) -> None:

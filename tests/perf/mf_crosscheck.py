@@ -7,9 +7,11 @@ Steps (the reference side runs in throwaway venvs, see ``mf_crosscheck_reference
     PY=/work/main/.venv/bin/python
     $PY tests/perf/mf_crosscheck.py export /tmp/xc_task.npz
     /tmp/venv-ref/bin/python tests/perf/mf_crosscheck_reference.py /tmp/xc_task.npz /tmp/xc_ref.json --seeds 10
-    $PY tests/perf/mf_crosscheck.py compare /tmp/xc_task.npz /tmp/xc_ref.json tests/fixtures/mf_baselines_crosscheck.json
+    $PY tests/perf/mf_crosscheck.py compare /tmp/xc_task.npz /tmp/xc_ref.json \
+        tests/fixtures/mf_baselines_crosscheck.json
     /tmp/venv-df/bin/python tests/perf/boca_crosscheck_reference.py /tmp/xc_task.npz /tmp/xc_boca.json --seeds 12
-    $PY tests/perf/mf_crosscheck.py compare /tmp/xc_task.npz /tmp/xc_boca.json tests/fixtures/mf_baselines_crosscheck.json
+    $PY tests/perf/mf_crosscheck.py compare /tmp/xc_task.npz /tmp/xc_boca.json \
+        tests/fixtures/mf_baselines_crosscheck.json
 
 ``compare`` merges into an existing output file: it rewrites only the methods present in the reference json (and
 their ``reference`` line) and keeps every other method's entry as it is.
