@@ -49,12 +49,21 @@ def rank_stats(matrix: pd.DataFrame, alpha: float = 0.05) -> dict:
             "dropped_tasks": dropped, "alpha": alpha}
 
 
-def plot_cd(stats: dict, ax=None):
-    """Critical-difference diagram of :func:`rank_stats` output (scikit-posthocs' drawing)."""
+def plot_cd(stats: dict, ax=None, bases: dict | None = None):
+    """Critical-difference diagram of :func:`rank_stats` output (scikit-posthocs' drawing).
+
+    Each method's elbow, marker and label take its :func:`lcsim.plotting.method_colors` colour, so a method has
+    the same colour in every panel and in the regret plots (scikit-posthocs would colour by rank position).
+    ``bases``: label -> registered method name for labelled variants, as in :func:`analysis.regret.plot_regret`.
+    """
     import matplotlib.pyplot as plt
 
+    from lcsim.plotting import method_colors
+
     ax = ax or plt.gca()
-    sp.critical_difference_diagram(stats["ranks"], stats["posthoc"], ax=ax, alpha=stats.get("alpha", 0.05))
+    colors = method_colors(stats["ranks"].index, bases)
+    sp.critical_difference_diagram(stats["ranks"], stats["posthoc"], ax=ax, alpha=stats.get("alpha", 0.05),
+                                   color_palette={m: colors[str(m)] for m in stats["ranks"].index})
     f, p = stats["friedman"]
     ax.set_title(f"Friedman chi2={f:.2f}, p={p:.3g}, {stats['n_tasks']} tasks", fontsize="small")
     return ax

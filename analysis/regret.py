@@ -129,15 +129,31 @@ def mean_over_tasks(grid_df: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="sd")
 
 
-def plot_regret(mean_df: pd.DataFrame, ax=None, *, xlabel: str = "epochs", log_y: bool = True, band: bool = True):
-    """Plot :func:`mean_over_tasks` output: one line per method, with a +-1 SEM band."""
+def plot_regret(mean_df: pd.DataFrame, ax=None, *, xlabel: str = "epochs", log_y: bool = True, band: bool = True,
+                bases: dict | None = None, legend: bool = True):
+    """Plot :func:`mean_over_tasks` output: one line per method, with a +-1 SEM band.
+
+    Each method is drawn in its :func:`lcsim.plotting.method_styles` style (the same colour, line style and marker
+    in every lcsim figure); markers are spaced along the line and staggered between methods so they stay readable.
+
+    Args:
+        bases: label -> registered method name for labelled variants (``hb2`` -> ``hyperband``): a variant keeps
+            its base's colour with another line style.
+        legend: draw the legend outside the axes (:func:`lcsim.plotting.legend_outside`); False leaves it to the
+            caller, e.g. one legend for several panels.
+    """
     import matplotlib.pyplot as plt
 
+    from lcsim.plotting import legend_outside, method_styles
+
     ax = ax or plt.gca()
-    for m, d in mean_df.groupby("method", sort=True):
-        ax.plot(d["x"], d["mean"], label=m)
+    styles = method_styles(mean_df["method"].unique(), bases)
+    for i, (m, d) in enumerate(mean_df.groupby("method", sort=True)):
+        style = styles[str(m)]
+        ax.plot(d["x"], d["mean"], label=m, markevery=(0.013 * (i % 7), 0.1), markersize=5, **style)
         if band:
-            ax.fill_between(d["x"], d["mean"] - d["sem"].fillna(0), d["mean"] + d["sem"].fillna(0), alpha=0.2)
+            ax.fill_between(d["x"], d["mean"] - d["sem"].fillna(0), d["mean"] + d["sem"].fillna(0),
+                            color=style["color"], alpha=0.15, linewidth=0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("mean normalized regret")
     if log_y:
@@ -146,7 +162,8 @@ def plot_regret(mean_df: pd.DataFrame, ax=None, *, xlabel: str = "epochs", log_y
         pos = mean_df["mean"][mean_df["mean"] > 0]
         if len(pos):  # keep the axis on the curves: a +-SEM band reaching 0 must not stretch it to 1e-17
             ax.set_ylim(bottom=0 if (mean_df["mean"] <= 0).any() else float(pos.min()) / 2)
-    ax.legend(fontsize="small")
+    if legend:
+        legend_outside(ax)
     return ax
 
 
