@@ -30,6 +30,7 @@ METHODS: dict[str, str] = {
     "dehb": "lcsim.optimizers.dehb:DEHB",
     "smac": "lcsim.optimizers.smac:SMAC",
     "boca": "lcsim.optimizers.boca:BOCA",
+    "optuna": "lcsim.optimizers.optuna_adapter:Optuna",
 }
 
 
