@@ -22,11 +22,38 @@ first result is in also starts a random new configuration at one epoch (the mode
 Training schedule (appendix A): 250 epochs from scratch on the first fit, then 20 epochs of refinement after every
 new observation, the newest point appended to every mini-batch (authors' code). The first fit is the first one with
 at least two points (a one-point fit cannot take a batch-norm step; the authors' code silently skips it and predicts
-with the untrained initial weights, which lcsim does too until the second point arrives). The authors' public code
-additionally retrains from scratch for the first 11 observations and again after ``int(1.2 * max_epoch)``
-observations without improvement of ``f_best``; ``full_fits=11, restart_patience=int(1.2 * max_epoch)`` reproduce
-that, the defaults follow the paper's text. ``max_refine_steps`` (default ``None``) optionally caps the mini-batch
-steps of a refinement: cheaper late in a run, at a measured cost in mid-run regret (see its argument).
+with the untrained initial weights, which lcsim does too until the second point arrives). ``max_refine_steps``
+(default ``None``) optionally caps the mini-batch steps of a refinement: cheaper late in a run, at a measured cost in
+mid-run regret (see its argument).
+
+Presets (``preset``): ``"paper"`` (default) follows the paper's text; ``"code"`` reproduces the mechanics of the
+authors' public code (github.com/machinelearningnuremberg/DPL, ``surrogate_models/power_law_surrogate.py``,
+``models/conditioned_power_law.py``, ``framework.py``). Each difference is its own parameter, and a parameter given
+explicitly overrides the preset:
+
+* ``head``: ``"sigmoid"`` (appendix A) / ``"silu"``: ``GLU(cat(x, x)) = x * sigmoid(x)`` on beta and gamma
+  (``models/conditioned_power_law.py``), so they may be negative and a curve may rise;
+* ``batch_norm``: ``True`` (appendix A) / ``False`` (the code's MLP is Linear-LeakyReLU only);
+* ``full_fits``: 1 / 10: the code fits from scratch at observations 1-11 (``iterations_counter <= 10``), the first
+  on one point, which trains nothing (its only mini-batch is skipped), so fits on data at observations 2-11 (11 when
+  ``b_step > 1``: the first observation then has two points and trains);
+* ``restart_patience``: ``None`` (never) / ``int(max_epoch + 0.2 * max_epoch)`` observations in a row without
+  improving ``f_best`` (61 on TaskSet's 51 steps), then a fit from scratch at that observation;
+* ``encoding``: ``"space"`` (min-max over the space's bounds, columns in the space's order) / ``"pool"`` (below);
+* ``clip_targets``: ``True`` (see Targets) / ``False`` (the raw loss);
+* ``ei_zero_std``: ``"limit"``, ``max(f_best - mu, 0)`` / ``"half"``, ``(f_best - mu) / 2`` where the ensemble's
+  standard deviation is 0 (:func:`~lcsim.optimizers.acquisition.expected_improvement`);
+* ``reseed_fits``: ``False`` / ``True`` (the code calls ``torch.manual_seed(member_seed)`` before every training
+  call, so every fit from scratch starts from the same weights and every fit from the same shuffling stream).
+
+Encoding ``"pool"`` (the code's ``framework.preprocess``): a sklearn ``ColumnTransformer`` takes ``log`` of the
+log-scaled columns with ``remainder="passthrough"``, which puts the log-scaled columns first, then a ``MinMaxScaler``
+fitted on the pool scales every column to [0, 1]. lcsim does the same on ``problem.candidates``: log-scaled
+hyperparameters first, then the others, each group in the pool's column order (TaskSet: ``learning_rate, epsilon,
+l1, l2, linear_decay, exponential_decay, beta1, beta2``), log where the space says ``log=True``; categorical and
+ordinal columns keep :func:`~lcsim.optimizers.encode_configs`' index encoding (the code's TaskSet and LCBench spaces
+have none). It needs a candidate pool (tabular tasks). The two encodings differ by an affine map per column and a
+permutation of the columns.
 
 Targets (lower is better; "curves normalized as the paper does"): a bounded objective (``problem.objective_bounds``
 finite) becomes an error in [0, 1]: ``(high - v) / (high - low)`` when maximized (LCBench balanced accuracy ->
@@ -35,20 +62,67 @@ finite) becomes an error in [0, 1]: ``(high - v) / (high - low)`` when maximized
 used raw (negated when maximized): the authors feed TaskSet losses unscaled (their ``log_transform_labels`` helper is
 never called), after dropping diverging curves from the pool. lcsim keeps every curve, so values far above the bulk
 (diverged runs are served at the task's worst finite loss, up to 1e34 on unfiltered TaskSet) are clipped at
-``median + 3 * (median - min)`` of all targets observed so far; with the authors' filtered pool the clip rarely
-binds.
+``median + 3 * (median - min)`` of all targets observed so far (``clip_targets``; the authors' code feeds the raw
+loss); with the authors' filtered pool the clip rarely binds.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ..errors import check_choice, check_float, check_int
+from ..errors import InvalidParameterError, check_choice, check_float, check_int
 from ..seeding import derive
-from ._base import Job, Observation, Optimizer, Problem, encode_configs
-from .acquisition import expected_improvement
+from ..space import encode_configs
+from ._base import Job, Observation, Optimizer, Problem
+from .acquisition import ZERO_STD_RULES, expected_improvement
 
-__all__ = ["DPL"]
+__all__ = ["DPL", "PRESETS", "ENCODINGS", "pool_encoding"]
+
+PRESETS = ("paper", "code")
+ENCODINGS = ("space", "pool")
+#: default of every preset-controlled parameter: take the preset's value
+PRESET = "preset"
+
+
+def _preset_values(preset: str, problem: Problem, b_step: int) -> dict:
+    """The preset-controlled parameters of ``preset`` (module docstring's table) for ``problem``."""
+    if preset == "paper":
+        return {"head": "sigmoid", "batch_norm": True, "full_fits": 1, "restart_patience": None, "encoding": "space",
+                "clip_targets": True, "ei_zero_std": "limit", "reseed_fits": False}
+    m = problem.max_epoch
+    return {"head": "silu", "batch_norm": False, "full_fits": 10 if b_step == 1 else 11,
+            "restart_patience": int(m + 0.2 * m), "encoding": "pool", "clip_targets": False, "ei_zero_std": "half",
+            "reseed_fits": True}
+
+
+def pool_encoding(space, candidates: pd.DataFrame) -> np.ndarray:
+    """The DPL authors' encoding of a candidate pool (module docstring, encoding ``"pool"``), shape (n_cfg, n_hp).
+
+    Columns: the log-scaled numerical hyperparameters of ``space`` first, then the others, each group in the order of
+    ``candidates.columns``; numerical columns are ``log``-ged where the space says so and min-max scaled over the pool
+    (a constant column becomes 0), categorical and ordinal ones are encoded as by :func:`encode_configs`; inactive
+    values (NaN) become 0.
+    """
+    names = [c for c in candidates.columns if c in space]
+    is_log = {c: bool(getattr(space[c], "log", False)) for c in names}
+    cols = []
+    for c in [c for c in names if is_log[c]] + [c for c in names if not is_log[c]]:
+        hp = space[c]
+        if not hasattr(hp, "lower"):  # categorical, ordinal, constant: lcsim's encoding of that column
+            cols.append(encode_configs(space, candidates[[c]])[:, 0])
+            continue
+        v = candidates[c].to_numpy(dtype=float)
+        if is_log[c]:
+            v = np.log(v)
+        with np.errstate(invalid="ignore"):
+            lo, hi = np.nanmin(v), np.nanmax(v)
+            cols.append((v - lo) / (hi - lo) if hi > lo else np.zeros(len(v)))
+    x = np.column_stack(cols) if cols else np.zeros((len(candidates), 0))
+    return np.nan_to_num(x, nan=0.0)
+
+
+def _check_bool(owner: str, name: str, value) -> bool:
+    return bool(check_choice(owner, name, value, [True, False]))
 
 
 class DPL(Optimizer):
@@ -73,16 +147,29 @@ class DPL(Optimizer):
         batch_size: surrogate mini-batch size (authors' code: 64); ``None`` for full batch.
         loss: ``"l1"`` (eq. 5, authors' code; default) or ``"mse"`` (appendix A).
         head: ``"sigmoid"`` (paper), ``"leaky_relu"`` (paper's PD1 variant) or ``"silu"`` (authors' code).
-        batch_norm: batch norm after each hidden layer (paper: yes).
+        batch_norm: batch norm after each hidden layer (paper: yes; authors' code: no).
         b_step: epochs added per step (eq. 8; paper: 1).
-        full_fits: number of fits from scratch before refinements take over (paper: 1; authors' code: 11).
-        restart_patience: refit from scratch after this many observations without improving ``f_best``
-            (authors' code: ``int(1.2 * max_epoch)``; ``None``: never, the paper's text).
+        full_fits: number of fits from scratch (each on at least two points) before refinements take over (paper:
+            1; authors' code: 10, see the module docstring).
+        restart_patience: refit from scratch after this many observations in a row without improving ``f_best``
+            (authors' code: ``int(max_epoch + 0.2 * max_epoch)``; ``None``: never, the paper's text).
         emphasize_last: append the newest point to every refinement mini-batch (authors' code).
         n_samples: configurations sampled per iteration when the task has no candidate pool.
         vectorized: train the ensemble in one stacked pass (identical fits; ``False`` loops over members).
         scripted: run the stacked pass's training loop through TorchScript (bit-identical fits, 1.25-1.37x faster
             per whole run on one CPU core; ``False``: eager PyTorch).
+        preset: ``"paper"`` (default: the paper's text) or ``"code"`` (the authors' public code): the values of
+            ``head``, ``batch_norm``, ``full_fits``, ``restart_patience``, ``encoding``, ``clip_targets``,
+            ``ei_zero_std`` and ``reseed_fits`` left at ``"preset"`` (module docstring's table).
+        encoding: ``"space"`` (min-max over the space's bounds, paper) or ``"pool"`` (min-max over the candidate
+            pool in the authors' column order; tabular tasks only).
+        clip_targets: clip unbounded targets at ``median + 3 * (median - min)`` (lcsim's paper preset; the authors'
+            code: no).
+        ei_zero_std: EI where the ensemble's standard deviation is 0: ``"limit"`` (``max(f_best - mu, 0)``) or
+            ``"half"`` (``(f_best - mu) / 2``, the authors' code); :func:`~lcsim.optimizers.acquisition.
+            expected_improvement`.
+        reseed_fits: restart the members' initialization and mini-batch-order generators at every fit, so every
+            fit from scratch starts from the same weights (authors' code), instead of continuing them.
     """
 
     name = "dpl"
@@ -96,14 +183,24 @@ class DPL(Optimizer):
 
     def __init__(self, problem: Problem, seed, n_members: int = 5, n_units: int = 128, n_layers: int = 2,
                  initial_epochs: int = 250, refine_epochs: int = 20, max_refine_steps: int | None = None,
-                 learning_rate: float = 1e-3, batch_size: int | None = 64, loss: str = "l1", head: str = "sigmoid",
-                 batch_norm: bool = True, b_step: int = 1, full_fits: int = 1, restart_patience: int | None = None,
-                 emphasize_last: bool = True, n_samples: int = 1000, vectorized: bool = True,
-                 scripted: bool = True):
+                 learning_rate: float = 1e-3, batch_size: int | None = 64, loss: str = "l1", head: str = PRESET,
+                 batch_norm: bool | str = PRESET, b_step: int = 1, full_fits: int | str = PRESET,
+                 restart_patience: int | None | str = PRESET, emphasize_last: bool = True, n_samples: int = 1000,
+                 vectorized: bool = True, scripted: bool = True, preset: str = "paper", encoding: str = PRESET,
+                 clip_targets: bool | str = PRESET, ei_zero_std: str = PRESET, reseed_fits: bool | str = PRESET):
         super().__init__(problem, seed)
         from ..surrogates.dpl_ensemble import HEADS, LOSSES
 
         o = "DPL"
+        self.preset = check_choice(o, "preset", preset, PRESETS)
+        self.b_step = check_int(o, "b_step", b_step, 1, problem.max_epoch)
+        given = {"head": head, "batch_norm": batch_norm, "full_fits": full_fits, "restart_patience": restart_patience,
+                 "encoding": encoding, "clip_targets": clip_targets, "ei_zero_std": ei_zero_std,
+                 "reseed_fits": reseed_fits}
+        preset_values = _preset_values(self.preset, problem, self.b_step)
+        chosen = {k: preset_values[k] if isinstance(v, str) and v == PRESET else v for k, v in given.items()}
+        head, batch_norm, full_fits, restart_patience = (chosen[k] for k in ("head", "batch_norm", "full_fits",
+                                                                            "restart_patience"))
         self.n_members = check_int(o, "n_members", n_members, 1)
         self.n_units = check_int(o, "n_units", n_units, 1)
         self.n_layers = check_int(o, "n_layers", n_layers, 1)
@@ -115,11 +212,17 @@ class DPL(Optimizer):
         self.batch_size = None if batch_size is None else check_int(o, "batch_size", batch_size, 2)
         self.loss = check_choice(o, "loss", loss, LOSSES)
         self.head = check_choice(o, "head", head, HEADS)
-        self.batch_norm = bool(batch_norm)
-        self.b_step = check_int(o, "b_step", b_step, 1, problem.max_epoch)
+        self.batch_norm = _check_bool(o, "batch_norm", batch_norm)
         self.full_fits = check_int(o, "full_fits", full_fits, 1)
         self.restart_patience = None if restart_patience is None else check_int(o, "restart_patience",
                                                                                 restart_patience, 1)
+        self.encoding = check_choice(o, "encoding", chosen["encoding"], ENCODINGS)
+        if self.encoding == "pool" and not problem.is_tabular:
+            raise InvalidParameterError("DPL's encoding='pool' needs a candidate pool (a tabular task); pass "
+                                        "encoding='space' on this task.")
+        self.clip_targets = _check_bool(o, "clip_targets", chosen["clip_targets"])
+        self.ei_zero_std = check_choice(o, "ei_zero_std", chosen["ei_zero_std"], ZERO_STD_RULES)
+        self.reseed_fits = _check_bool(o, "reseed_fits", chosen["reseed_fits"])
         self.emphasize_last = bool(emphasize_last)
         self.n_samples = check_int(o, "n_samples", n_samples, 1)
         self.vectorized = bool(vectorized)
@@ -144,8 +247,10 @@ class DPL(Optimizer):
         self._need_full = True
         self._model = None
         self._cand = None  # cached posterior over candidates: dict(x, mean, std, trial, config)
+        self._pool_x = None  # encoded candidate pool (tabular tasks), computed on first use
 
     def params(self) -> dict:
+        """Every parameter as resolved (preset values filled in), so a recorded run can be rebuilt from it."""
         return {"n_members": self.n_members, "n_units": self.n_units, "n_layers": self.n_layers,
                 "initial_epochs": self.initial_epochs, "refine_epochs": self.refine_epochs,
                 "max_refine_steps": self.max_refine_steps,
@@ -153,7 +258,8 @@ class DPL(Optimizer):
                 "head": self.head, "batch_norm": self.batch_norm, "b_step": self.b_step, "full_fits": self.full_fits,
                 "restart_patience": self.restart_patience, "emphasize_last": self.emphasize_last,
                 "n_samples": self.n_samples, "vectorized": self.vectorized,
-                "scripted": self.scripted}
+                "scripted": self.scripted, "preset": self.preset, "encoding": self.encoding,
+                "clip_targets": self.clip_targets, "ei_zero_std": self.ei_zero_std, "reseed_fits": self.reseed_fits}
 
     # ------------------------------------------------------------------ targets
     def target(self, values) -> np.ndarray:
@@ -165,12 +271,19 @@ class DPL(Optimizer):
         return v if self.problem.minimize else -v
 
     def _clipped(self, y: np.ndarray) -> np.ndarray:
-        if self._bounded or len(y) == 0:
+        if not self.clip_targets or self._bounded or len(y) == 0:
             return y
         med, lo = float(np.median(y)), float(np.min(y))
         return np.minimum(y, med + 3.0 * (med - lo))
 
     # ------------------------------------------------------------------ ask
+    def encoded_pool(self) -> np.ndarray:
+        """The candidate pool as the surrogate sees it (``encoding``), shape (n_cfg, n_features); tabular tasks."""
+        if self._pool_x is None:
+            self._pool_x = (self.problem.encoded_candidates() if self.encoding == "space"
+                            else pool_encoding(self.problem.space, self.problem.candidates))
+        return self._pool_x
+
     def _encode(self, configs: list[dict]) -> np.ndarray:
         cols = list(self.problem.space.keys())
         df = pd.DataFrame([{k: c.get(k, np.nan) for k in cols} for c in configs], columns=cols)
@@ -181,7 +294,7 @@ class DPL(Optimizer):
         if cid is not None:
             self._cid_trial[cid] = tid
             self._cfg_of[tid] = cid
-            self._x_of[tid] = self.problem.encoded_candidates()[cid]
+            self._x_of[tid] = self.encoded_pool()[cid]
             return Job(tid, self.b_step, config_id=int(cid))
         self._cfg_of[tid] = config
         self._x_of[tid] = self._encode([config])[0]
@@ -212,7 +325,7 @@ class DPL(Optimizer):
                            for i, t in enumerate(c["trial"])], dtype=bool)
         if not ok.any():
             return None
-        ei = np.where(ok, expected_improvement(c["mean"], c["std"], self._best), -np.inf)
+        ei = np.where(ok, expected_improvement(c["mean"], c["std"], self._best, self.ei_zero_std), -np.inf)
         i = int(np.argmax(ei))  # ties: lowest index
         if self.problem.is_tabular:
             tid = int(self._cid_trial[i])
@@ -235,7 +348,7 @@ class DPL(Optimizer):
         if tid not in self._x_of:  # a trial this method did not create (defensive): encode what was served
             cid = observation.config_id if observation.config_id is not None else job.config_id
             self._cfg_of[tid] = int(cid) if cid is not None else job.config
-            self._x_of[tid] = (self.problem.encoded_candidates()[int(cid)] if cid is not None
+            self._x_of[tid] = (self.encoded_pool()[int(cid)] if cid is not None
                                else self._encode([job.config])[0])
             if cid is not None:
                 self._cid_trial[int(cid)] = tid
@@ -267,7 +380,8 @@ class DPL(Optimizer):
                 len(next(iter(self._x_of.values()))), derive(self._seed, "dpl", "ensemble"),
                 n_members=self.n_members, n_units=self.n_units, n_layers=self.n_layers, head=self.head,
                 loss=self.loss, learning_rate=self.learning_rate, batch_size=self.batch_size,
-                batch_norm=self.batch_norm, vectorized=self.vectorized, scripted=self.scripted)
+                batch_norm=self.batch_norm, vectorized=self.vectorized, scripted=self.scripted,
+                reseed=self.reseed_fits)
         n = len(self._rows_v)
         if n < 2:
             return  # the untrained initial weights predict (no batch-norm step possible with one point)
@@ -292,8 +406,7 @@ class DPL(Optimizer):
 
     def _update_candidates(self) -> None:
         if self.problem.is_tabular:
-            X = self.problem.encoded_candidates()
-            mean, var = self._model.posterior(X, 1.0)
+            mean, var = self._model.posterior(self.encoded_pool(), 1.0)
             self._cand = {"mean": mean, "std": np.sqrt(var)}
             return
         max_epoch = self.problem.max_epoch

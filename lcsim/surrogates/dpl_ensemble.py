@@ -18,7 +18,7 @@ normalization and Leaky ReLU (slope 0.01), then a linear layer with 3 outputs. O
 * ``"leaky_relu"``: the PD1 variant of appendix A (Leaky ReLU instead of the sigmoid on ``beta`` and ``gamma``,
   "to improve convergence, since the benchmark features low error rate values");
 * ``"silu"``: what the authors' public code computes (``GLU(cat(x, x)) = x * sigmoid(x)`` on ``beta`` and
-  ``gamma``; their public model also has no batch norm: pass ``batch_norm=False`` to reproduce it).
+  ``gamma``; their public model also has no batch norm: ``batch_norm=False``; ``DPL(preset="code")`` sets both).
 
 Training loss (``loss``): eq. 5 writes the L1 (absolute) error, appendix A says MSE; the authors' public code uses
 ``torch.nn.L1Loss``. lcsim defaults to **L1** because two of the three sources agree on it and because it is robust to
@@ -40,7 +40,11 @@ ordinary ``torch.nn`` modules from the same initial weights and the same mini-ba
 give the same fits.
 
 Randomness: member ``k`` has two ``torch.Generator`` s derived from the ensemble seed (initialization; mini-batch
-order) through :mod:`lcsim.seeding`; the global torch RNG is never touched.
+order) through :mod:`lcsim.seeding`; the global torch RNG is never touched. By default both streams continue across
+calls (every :meth:`DPLEnsemble.reset` draws new initial weights, every fit new mini-batch orders); ``reseed=True``
+restarts both from the seed at every call instead, as the authors' code does (``torch.manual_seed(member_seed)``
+before each member's every training call): every fit from scratch starts from the same initial weights and every fit
+draws its mini-batch orders from the same stream start.
 """
 from __future__ import annotations
 
@@ -118,6 +122,8 @@ class DPLEnsemble:
         batch_size: mini-batch size (authors' code: 64); ``None`` for full-batch training.
         batch_norm: batch normalization after every hidden linear layer (paper: yes; authors' code: no).
         vectorized: train all members in one stacked pass (default) or one by one (reference path).
+        reseed: restart each member's initialization and mini-batch-order generators from the seed at every
+            :meth:`reset` and :meth:`fit` (authors' code) instead of continuing them (default); module docstring.
         dtype: ``torch.float32`` (default) or ``torch.float64``.
         scripted: run the stacked pass's mini-batch loop through TorchScript (default; 1.1-1.5x faster on a CPU core)
             or as eager PyTorch; the same code and bit-identical results either way
@@ -126,7 +132,8 @@ class DPLEnsemble:
 
     def __init__(self, n_features: int, seed, *, n_members: int = 5, n_units: int = 128, n_layers: int = 2,
                  head: str = "sigmoid", loss: str = "l1", learning_rate: float = 1e-3, batch_size: int | None = 64,
-                 batch_norm: bool = True, vectorized: bool = True, dtype=torch.float32, scripted: bool = True):
+                 batch_norm: bool = True, vectorized: bool = True, dtype=torch.float32, scripted: bool = True,
+                 reseed: bool = False):
         owner = "DPLEnsemble"
         self.n_features = check_int(owner, "n_features", n_features, 0)
         self.n_members = check_int(owner, "n_members", n_members, 1)
@@ -139,23 +146,31 @@ class DPLEnsemble:
         self.batch_norm = bool(batch_norm)
         self.vectorized = bool(vectorized)
         self.scripted = bool(scripted)
+        self.reseed = bool(reseed)
         if dtype not in (torch.float32, torch.float64):
             raise InvalidParameterError(f"The 'dtype' parameter of {owner} must be torch.float32 or torch.float64. "
                                         f"Got {dtype!r}.")
         self.dtype = dtype
         self.seed = seed
-        self._init_gens = [torch_generator(derive(seed, "member", k, "init")) for k in range(self.n_members)]
-        self._order_gens = [torch_generator(derive(seed, "member", k, "order")) for k in range(self.n_members)]
+        self._init_gens = self._generators("init")
+        self._order_gens = self._generators("order")
         self.n_fits = 0
         self.reset()
 
+    def _generators(self, stream: str) -> list[torch.Generator]:
+        """One fresh generator per member for ``stream`` (``"init"`` or ``"order"``), at the seed's start."""
+        return [torch_generator(derive(self.seed, "member", k, stream)) for k in range(self.n_members)]
+
     # ------------------------------------------------------------------ parameters
     def reset(self) -> None:
-        """Draw fresh initial weights for every member (continuing each member's own init generator).
+        """Draw initial weights for every member: new ones from each member's continuing init generator, or with
+        ``reseed`` the same ones every time (the generator restarted from the seed).
 
         Linear layers use PyTorch's default ``nn.Linear`` distribution (``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` for
         weights and biases), drawn from the member's generator; batch-norm scale 1, shift 0, running mean 0, var 1.
         """
+        if self.reseed:
+            self._init_gens = self._generators("init")
         K = self.n_members
         dims = [self.n_features] + [self.n_units] * self.n_layers + [3]
         self.weights: list[torch.Tensor] = []
@@ -257,6 +272,8 @@ class DPLEnsemble:
         epochs = check_int("DPLEnsemble.fit", "epochs", epochs, 0)
         if emphasize is not None:
             emphasize = check_int("DPLEnsemble.fit", "emphasize", emphasize, 0, n - 1)
+        if self.reseed:
+            self._order_gens = self._generators("order")
         batches = self._batches(n, epochs)
         if self.vectorized:
             self._fit_vectorized(X, b, y, batches, emphasize)
