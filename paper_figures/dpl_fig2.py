@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.lc_prediction import prediction_quality, relative_errors
+from lcsim.plotting import legend_outside, method_styles
 
 from ._common import ROOT_SEED, load_tasks, parallel_map, single_threaded, write_outputs
 
@@ -58,16 +59,17 @@ def main(ctx):
 
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
         e = pd.concat(e_parts, ignore_index=True)
+        styles = method_styles(LC_MODELS)  # the DPL ensemble in DPL's colour, as in Figs. 3-6
         panels = ((q, "spearman", "Spearman (predicted, true final)"), (e, "50%", "median |relative error| (Fig. 7)"))
         for ax, (frame, col, label) in zip(axes, panels):
             for m in LC_MODELS:
                 d = frame[frame.model == m]
                 if len(d):
                     line = d.groupby("fraction")[col].mean()  # mean over tasks
-                    ax.plot(line.index, line.to_numpy(), marker="o", label=m)
+                    ax.plot(line.index, line.to_numpy(), label=m, **styles[m])
             ax.set_xlabel("observed fraction of the curve")
             ax.set_ylabel(label)
-        axes[0].legend(fontsize="small")
+        legend_outside(axes[-1], handles_from=axes)
         axes[1].set_yscale("log")
         fig.tight_layout()
     meta = {"claim": CLAIM, "fractions": list(fractions), "n_train": n_train}

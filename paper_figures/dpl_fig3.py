@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.regret import mean_over_tasks, plot_regret, regret_on_grid
+from lcsim.plotting import legend_outside
 
 from ._common import write_outputs
 from ._dpl import dpl_grid
@@ -28,8 +29,9 @@ def main(ctx):
     benches = sorted(out["benchmark"].unique())
     fig, axes = plt.subplots(1, len(benches), figsize=(4.5 * len(benches), 3.5), squeeze=False)
     for ax, b in zip(axes[0], benches):
-        plot_regret(out[out["benchmark"] == b], ax=ax, xlabel="epochs")
+        plot_regret(out[out["benchmark"] == b], ax=ax, xlabel="epochs", legend=False)
         ax.set_title(b)
+    legend_outside(axes[0][-1], handles_from=axes[0])  # one legend: every panel draws a method alike
     return write_outputs(ctx, "dpl_fig3", out[["benchmark", "method", "x", "mean", "sem", "n_tasks"]], fig,
                          meta={"claim": CLAIM, "methods": methods, "n_tasks": len(tasks), "axis": "epochs",
                                "step_rule": "right-continuous step (last row with budget_used <= x)",

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.regret import mean_over_tasks, plot_regret, regret_on_grid
+from lcsim.plotting import legend_outside
 
 from ._common import write_outputs
 from ._dpl import dpl_grid
@@ -27,8 +28,12 @@ def main(ctx):
     out = pd.concat(parts, ignore_index=True)
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    plot_regret(out, ax=ax, xlabel="time / random search total time")
+    benches = sorted(out["benchmark"].unique())  # one panel per benchmark: their curves are averaged apart
+    fig, axes = plt.subplots(1, len(benches), figsize=(4.5 * len(benches), 3.5), squeeze=False)
+    for ax, b in zip(axes[0], benches):
+        plot_regret(out[out["benchmark"] == b], ax=ax, xlabel="time / random search total time", legend=False)
+        ax.set_title(b)
+    legend_outside(axes[0][-1], handles_from=axes[0])
     return write_outputs(ctx, "dpl_fig5", out[cols], fig,
                          meta={"claim": CLAIM, "methods": methods,
                                "overhead": "measured optimizer wall time added to the simulated clock "

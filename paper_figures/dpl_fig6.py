@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.efficiency import promoted_regret, rank_changes, top_share
+from lcsim.plotting import legend_outside, method_styles
 
 from ._common import write_outputs
 from ._dpl import dpl_grid
@@ -36,18 +37,19 @@ def main(ctx):
     if not out.empty:
         import matplotlib.pyplot as plt
 
+        styles = method_styles(out["method"].unique())
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.5))
         for ax, q in zip(axes, ("top1pct_share", "promoted_regret", "rank_change_share")):
             d = out[out["quantity"] == q]
             if q == "promoted_regret":
                 for m, dm in d.groupby("method"):
                     s = dm.groupby("epoch")["value"].mean()
-                    ax.plot(s.index, s.to_numpy(), marker=".", label=m)
+                    ax.plot(s.index, s.to_numpy(), label=m, markersize=5, **styles[str(m)])
                 ax.set_xlabel("epoch")
-                ax.legend(fontsize="small")
             else:
                 s = d.groupby("method")["value"].mean()
-                ax.bar(s.index, s.to_numpy())
-                ax.tick_params(axis="x", rotation=45)
+                ax.bar(s.index, s.to_numpy(), color=[styles[str(m)]["color"] for m in s.index])
+                ax.set_xticks(range(len(s)), s.index, rotation=45, ha="right")  # right-aligned: names never overlap
             ax.set_title(q, fontsize="small")
+        legend_outside(axes[-1], handles_from=[axes[1]])  # right of the last panel: off every panel's data
     return write_outputs(ctx, "dpl_fig6", out, fig, meta={"claim": CLAIM, "methods": methods})
