@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from lcsim.errors import InvalidParameterError
+from lcsim.space import SpaceCodec
 
 from .stats import correlation
 
@@ -47,7 +48,7 @@ def slice_data(model, space, base_config, param: str, values, budgets) -> pd.Dat
     """DPL Fig. 1 (left): a fitted learning-curve model's mean and std along a 1-D slice of ``param``.
 
     Every other hyperparameter keeps its value in ``base_config``; the varied configurations are encoded with
-    :func:`lcsim.optimizers.encode_configs` (the encoding the conditioned models are fitted on; NaN of inactive
+    the ``"unit"`` :class:`lcsim.space.SpaceCodec` (the encoding the conditioned models are fitted on; NaN of inactive
     conditional hyperparameters becomes 0, as in :func:`lcsim.surrogates.lc_models.lc_prediction_study`).
 
     Args:
@@ -62,8 +63,6 @@ def slice_data(model, space, base_config, param: str, values, budgets) -> pd.Dat
     Returns:
         frame with columns param, value, epoch, mean, std (one row per value and budget, budgets outer).
     """
-    from lcsim.optimizers import encode_configs
-
     if not getattr(model, "conditioned", False):
         raise InvalidParameterError(f"slice_data needs a configuration-conditioned LCModel; {type(model).__name__} "
                                     "predicts only the curves it was fitted on.")
@@ -72,7 +71,7 @@ def slice_data(model, space, base_config, param: str, values, budgets) -> pd.Dat
     values = np.asarray(values)
     X = pd.DataFrame([dict(base_config)] * values.size).reset_index(drop=True)
     X[param] = values
-    enc = np.nan_to_num(encode_configs(space, X), nan=0.0)
+    enc = np.nan_to_num(SpaceCodec(space).encode(X), nan=0.0)
     rows = []
     for b in budgets:
         mean, std = model.predict(enc, float(b))

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lcsim.benchmarks._base import write_atomic
+from lcsim._files import write_atomic
 from lcsim.errors import InvalidParameterError
 from lcsim.seeding import derive, int_seed
 from lcsim.threads import single_threaded
@@ -85,7 +85,7 @@ def load_tasks(ctx: Context, benchmarks=None, max_tasks: int | None = None) -> l
     tasks = []
     for name in benchmarks or ctx.scale.benchmarks:
         if ctx.scale.name == "tiny" and name == "synthetic":
-            from lcsim.testing.synthetic import synthetic_task
+            from lcsim.benchmarks.synthetic import synthetic_task
 
             tasks += [synthetic_task(n_configs=ctx.scale.max_configs, n_epochs=9, seed=s, name=f"powerlaw{s}")
                       for s in range(ctx.scale.max_tasks)]

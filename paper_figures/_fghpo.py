@@ -52,8 +52,8 @@ def synthetic_sharpness_task(seed: int, n_configs: int, n_epochs: int = 9):
     """Tiny scale only: a synthetic power-law task with a ``sharpness`` column (the final loss plus seeded noise, the
     same at every epoch), so FGHPO can run."""
     from lcsim.benchmarks._base import Metric, Task
+    from lcsim.benchmarks.synthetic import synthetic_task
     from lcsim.seeding import derive, make_rng
-    from lcsim.testing.synthetic import synthetic_task
 
     t = synthetic_task(n_configs=n_configs, n_epochs=n_epochs, seed=seed, name=f"powerlaw{seed}")
     rng = make_rng(derive(ROOT_SEED, "fghpo-tiny-sharpness", seed))

@@ -75,8 +75,8 @@ def _yahpo_setup(ctx, rng):
 
 
 def _synthetic_setup(ctx, rng):
+    from lcsim.benchmarks.synthetic import synthetic_task
     from lcsim.surrogates import lc_targets
-    from lcsim.testing.synthetic import synthetic_task
 
     ctx.notes.append("tiny scale: synthetic power-law task, small DPL ensemble (test plumbing only, not a result)")
     task = synthetic_task(n_configs=ctx.scale.max_configs, n_epochs=9, seed=0, name="powerlaw0")
@@ -91,8 +91,8 @@ def _synthetic_setup(ctx, rng):
 
 
 def main(ctx):
-    from lcsim.optimizers import encode_configs
     from lcsim.seeding import derive, int_seed, make_rng
+    from lcsim.space import encode_configs
     from lcsim.surrogates import DPLLC
 
     tiny = ctx.scale.name == "tiny"

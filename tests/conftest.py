@@ -66,6 +66,6 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 @pytest.fixture
 def synth():
-    from lcsim.testing.synthetic import synthetic_task
+    from lcsim.benchmarks.synthetic import synthetic_task
 
     return synthetic_task(n_configs=32, n_epochs=9, seed=3)

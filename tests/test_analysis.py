@@ -7,11 +7,11 @@ import pytest
 from scipy import stats as st
 
 from analysis import efficiency, iou, ranking, regret, stats
+from lcsim.benchmarks.synthetic import synthetic_task
 from lcsim.errors import InvalidParameterError
 from lcsim.optimizers import make_optimizer
 from lcsim.replay import Budget, problem_for, run
 from lcsim.surrogates import LCModel, lc_prediction_study, lc_predictions, lc_targets
-from lcsim.testing.synthetic import synthetic_task
 
 
 def test_correlation_matches_scipy_and_drops_nan():

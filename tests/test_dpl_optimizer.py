@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from lcsim.benchmarks.synthetic import synthetic_task
 from lcsim.errors import InvalidParameterError
 from lcsim.optimizers import Observation, make_optimizer
 from lcsim.optimizers.acquisition import expected_improvement
 from lcsim.replay import Budget, problem_for, run
-from lcsim.testing.synthetic import synthetic_task
 
 torch.set_num_threads(1)
 FAST = dict(n_members=3, n_units=16, initial_epochs=20, refine_epochs=2, batch_size=32)
@@ -71,7 +71,7 @@ def test_deterministic_under_seed_and_seed_matters(task):
 
 def test_same_result_in_a_fresh_process(task):
     code = ("import torch; torch.set_num_threads(1)\n"
-            "from lcsim.testing.synthetic import synthetic_task\n"
+            "from lcsim.benchmarks.synthetic import synthetic_task\n"
             "from lcsim.optimizers import make_optimizer\n"
             "from lcsim.replay import Budget, problem_for, run\n"
             "t = synthetic_task(n_configs=24, n_epochs=6, seed=4)\n"

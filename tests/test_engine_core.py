@@ -93,7 +93,7 @@ def test_bad_epoch_and_config_raise(synth):
 
 
 def test_diverged_values_served_as_worst():
-    from lcsim.testing.synthetic import synthetic_task
+    from lcsim.benchmarks.synthetic import synthetic_task
 
     t = synthetic_task(n_configs=40, n_epochs=10, seed=1, diverged_share=0.3)
     cid = int(np.flatnonzero(t.diverged[:, 0])[0])

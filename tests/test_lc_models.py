@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
+from lcsim.benchmarks.synthetic import synthetic_task
 from lcsim.errors import InvalidParameterError, UnknownNameError
 from lcsim.surrogates.lc_models import DPLLC, GPLC, NNLC, ConditionedNNLC, PowerLawLC, lc_prediction_study, lc_targets
-from lcsim.testing.synthetic import synthetic_task
 
 torch.set_num_threads(1)
 

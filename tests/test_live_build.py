@@ -6,7 +6,8 @@ import pytest
 
 from lcsim.benchmarks import Task
 from lcsim.errors import UnknownNameError
-from lcsim.live.build import build_tasks, lcbench_mlp_space, main, sample_configs
+from lcsim.live.build import build_tasks, main
+from lcsim.live.spaces import lcbench_mlp_space, sample_configs
 from lcsim.live.trainer import metric_names
 
 TIMING = [metric_names().index(m) for m in ("train_seconds", "eval_seconds", "epoch_seconds")]

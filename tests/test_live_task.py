@@ -7,7 +7,7 @@ import torch
 
 from lcsim.errors import BudgetError, InvalidParameterError
 from lcsim.live import LiveTask, load_dataset
-from lcsim.live.build import sample_configs
+from lcsim.live.spaces import sample_configs
 from lcsim.optimizers._base import Job
 from lcsim.optimizers.random_search import RandomSearch
 

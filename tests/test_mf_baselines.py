@@ -12,11 +12,11 @@ import pytest
 import scipy.stats as sps
 from ConfigSpace import Categorical, Configuration, ConfigurationSpace, Float, Integer
 
+from lcsim.benchmarks.synthetic import synthetic_task
 from lcsim.errors import InvalidParameterError
 from lcsim.optimizers import Job, Observation, Problem, make_optimizer
 from lcsim.optimizers._brackets import hyperband_brackets, min_epoch_for_brackets
 from lcsim.replay import Budget, problem_for, run
-from lcsim.testing.synthetic import synthetic_task
 
 METHODS = ["bohb", "dehb", "smac", "boca"]
 REPO = Path(__file__).resolve().parents[1]
@@ -429,7 +429,7 @@ import hashlib, sys
 sys.path.insert(0, {repo!r})
 from lcsim.optimizers import make_optimizer
 from lcsim.replay import Budget, problem_for, run
-from lcsim.testing.synthetic import synthetic_task
+from lcsim.benchmarks.synthetic import synthetic_task
 t = synthetic_task(n_configs=32, n_epochs=9, seed=3)
 out = []
 for name in ["bohb", "dehb", "smac", "boca"]:

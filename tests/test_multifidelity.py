@@ -78,7 +78,7 @@ def test_asha_hand_worked_sequence(synth):
 
 
 def test_asha_maximize_promotes_highest():
-    from lcsim.testing.synthetic import synthetic_task
+    from lcsim.benchmarks.synthetic import synthetic_task
 
     t = synthetic_task(n_configs=8, n_epochs=9)
     p = Problem(t.space, 1, 9, minimize=False, candidates=t.configs)

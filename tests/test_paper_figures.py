@@ -137,8 +137,8 @@ def test_fresh_process_same_numbers(out, tmp_path):
 
 
 def test_dpl_fig2_scores_every_model_and_recomputes(out):
+    from lcsim.benchmarks.synthetic import synthetic_task
     from lcsim.surrogates import LC_MODELS, lc_predictions
-    from lcsim.testing.synthetic import synthetic_task
     from paper_figures.dpl_fig2 import FRACTIONS, N_TRAIN, TINY_PARAMS
 
     df, meta = read_csv(out / "dpl_fig2.csv")

@@ -8,7 +8,8 @@ import torch
 from lcsim.errors import InvalidParameterError, UnknownNameError
 from lcsim.live import LiveTask, load_dataset
 from lcsim.optimizers import make_optimizer
-from lcsim.proxy.agn_search import agn_objective, agn_search, reduced
+from lcsim.optimizers.scores import agn_objective
+from lcsim.proxy.agn_search import agn_search, reduced
 from lcsim.proxy.spaces import AGN_INITIAL, agn_space
 
 torch.set_num_threads(1)
@@ -62,8 +63,8 @@ def test_agn_objective_values_and_errors():
     assert agn_objective(row, "val") == pytest.approx(0.7)
     with pytest.raises(InvalidParameterError, match="objective"):
         agn_objective(row, "agn")
+    from lcsim.benchmarks.synthetic import synthetic_task
     from lcsim.replay.engine import problem_for
-    from lcsim.testing.synthetic import synthetic_task
 
     with pytest.raises(UnknownNameError, match="agn_sum"):
         make_optimizer("cmaes", problem_for(synthetic_task()), 0, {"score": "agn_train"})

@@ -6,12 +6,11 @@ import pandas as pd
 import pytest
 from scipy.stats import mannwhitneyu
 
+from lcsim.benchmarks.synthetic import synthetic_task
 from lcsim.optimizers import make_optimizer
-from lcsim.optimizers._base import encode_configs
-from lcsim.optimizers.blackbox import decode_unit
 from lcsim.proxy.protocol import benjamini_hochberg, pairwise_mwu, run_replayed, wins_ties_losses
 from lcsim.replay.engine import Budget, problem_for, run
-from lcsim.testing.synthetic import synthetic_task
+from lcsim.space import decode_unit, encode_configs
 
 
 def test_bh_hand_computation():

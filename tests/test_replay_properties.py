@@ -17,14 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lcsim.benchmarks.synthetic import synthetic_task
 from lcsim.errors import BudgetError, LookAheadError
 from lcsim.optimizers import Job, Optimizer, make_optimizer
 from lcsim.replay import Budget, engine, problem_for, run
-
-try:  # the synthetic task is moving from lcsim.testing to lcsim.benchmarks
-    from lcsim.benchmarks.synthetic import synthetic_task
-except ImportError:  # pragma: no cover - older layout
-    from lcsim.testing.synthetic import synthetic_task
 
 TASK = synthetic_task(n_configs=12, n_epochs=8, n_seeds=2, seed=4, diverged_share=0.2)
 

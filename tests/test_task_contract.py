@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from lcsim import benchmarks
-from lcsim.testing.synthetic import synthetic_task
+from lcsim.benchmarks.synthetic import synthetic_task
 from lcsim.testing.task_contract import (
     TASK_CHECKS,
     check_configs_in_space,

@@ -12,12 +12,10 @@ divergence flag travels with it, so a diverged run never looks good and is never
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +24,10 @@ import numpy as np
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
 
+from .._files import write_atomic
 from ..errors import BudgetError, DataFormatError, InvalidParameterError, check_choice, unknown_name
 
-__all__ = ["Metric", "Task", "Oracle", "FORMAT_VERSION", "write_atomic"]
+__all__ = ["Metric", "Task", "Oracle", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 
@@ -79,25 +78,6 @@ class Oracle:
         """Regret divided by the task's best-worst range (DPL section 6)."""
         span = abs(self.worst - self.best)
         return self.regret(value) / (span if span > 0 else 1.0)
-
-
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 @dataclass(eq=False)
@@ -376,12 +356,3 @@ class Task:
                    ConfigurationSpace.from_serialized_dict(header["space"]), cost, header["cost_unit"], diverged,
                    header["version"],
                    fidelities, header.get("extra", {}))
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()

@@ -29,8 +29,9 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
+from .._files import sha256_file
 from ..errors import DataFormatError, InvalidParameterError
-from ._base import FORMAT_VERSION, Task, sha256_file
+from ._base import FORMAT_VERSION, Task
 
 __all__ = ["CACHE_VERSION", "cached", "cache_path", "source_checksum", "clear_memo", "check_options"]
 

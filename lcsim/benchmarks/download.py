@@ -319,7 +319,7 @@ def download(benchmark: str, dest: str | os.PathLike | None = None, sources: Map
         man = _manifest(target)
         man[res.filename] = {**asdict(res), "files": [str(p.relative_to(dest)) for p in paths],
                              "installed": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        from ._base import write_atomic
+        from .._files import write_atomic
 
         write_atomic(target / MANIFEST, json.dumps(man, indent=1).encode())
         installed += paths

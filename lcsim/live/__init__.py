@@ -17,9 +17,9 @@ gradient norms), the idx/SVHN/CIFAR parsers, the seeded training loop and the bu
 autograd, ``torch.func`` vmap+grad for GN), scikit-learn (datasets, OpenML cache), SciPy (``loadmat``, ranks),
 ConfigSpace (spaces and sampling), tqdm.
 """
-from .build import SPACES, lcbench_mlp_space, sample_configs
 from .datasets import Dataset, from_arrays, load_dataset
 from .models import MODEL_FAMILIES, build_model
+from .spaces import SPACES, lcbench_mlp_space, sample_configs
 from .task import LiveTask
 from .trainer import METRIC_DIRECTIONS, OPTIMIZER_KEYS, Trainer, metric_names, train
 

@@ -29,89 +29,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from ConfigSpace import Categorical, ConfigurationSpace, Float, Integer
 
-from ..benchmarks._base import Metric, Task, write_atomic
+from .._files import write_atomic
+from ..benchmarks._base import Metric, Task
 from ..errors import DataFormatError, check_int, unknown_name
-from ..seeding import derive, int_seed
+from ..seeding import derive
+from .spaces import SPACES, sample_configs
 
-__all__ = ["SPACES", "lcbench_mlp_space", "sample_configs", "build_task", "main", "EMBEDDED_VERSION"]
+__all__ = ["build_task", "build_tasks", "main", "EMBEDDED_VERSION"]
 
 EMBEDDED_VERSION = "embedded-1"
-
-
-def lcbench_mlp_space() -> ConfigurationSpace:
-    """An LCBench-like MLP space scaled for 2 CPU cores (LCBench: Zimmer et al. 2021, SGD with momentum).
-
-    batch_size 16..256 (log), learning_rate 1e-4..1e-1 (log), momentum 0.1..0.99, weight_decay 1e-5..1e-1 (log),
-    num_layers 1..4, units 16..256 (log), dropout 0..0.5.
-    """
-    return ConfigurationSpace(name="lcbench_mlp", space={
-        "batch_size": Integer("batch_size", (16, 256), log=True),
-        "learning_rate": Float("learning_rate", (1e-4, 1e-1), log=True),
-        "momentum": Float("momentum", (0.1, 0.99)),
-        "weight_decay": Float("weight_decay", (1e-5, 1e-1), log=True),
-        "num_layers": Integer("num_layers", (1, 4)),
-        "units": Integer("units", (16, 256), log=True),
-        "dropout": Float("dropout", (0.0, 0.5)),
-    })
-
-
-def fghpo_openml_space() -> ConfigurationSpace:
-    """FGHPO Table 3, OpenML MLP: depth 1..4, width 16..1024 (log2), batch size 4..256 (log2), lr 1e-5..1 (log10)."""
-    return ConfigurationSpace(name="fghpo_openml", space={
-        "num_layers": Integer("num_layers", (1, 4)),
-        "units": Integer("units", (16, 1024), log=True),
-        "batch_size": Integer("batch_size", (4, 256), log=True),
-        "learning_rate": Float("learning_rate", (1e-5, 1.0), log=True),
-    })
-
-
-def fghpo_mnist_space() -> ConfigurationSpace:
-    """FGHPO Table 3, MNIST CNN: filters 2..6, kernel size 2..6, padding valid/same, conv blocks 1..3."""
-    return ConfigurationSpace(name="fghpo_mnist", space={
-        "filters": Integer("filters", (2, 6)), "kernel_size": Integer("kernel_size", (2, 6)),
-        "padding": Categorical("padding", ["valid", "same"]), "num_blocks": Integer("num_blocks", (1, 3)),
-    })
-
-
-def fghpo_svhn_space() -> ConfigurationSpace:
-    """FGHPO Table 3, SVHN CNN: MNIST's plus dropout 0.2..0.5, final dropout 0.2..0.5, units 32..512 (log2)."""
-    cs = fghpo_mnist_space()
-    cs.add([Float("dropout", (0.2, 0.5)), Float("final_dropout", (0.2, 0.5)),
-            Integer("units", (32, 512), log=True)])
-    return cs
-
-
-#: name -> (space factory, model family)
-SPACES = {"lcbench_mlp": (lcbench_mlp_space, "mlp"), "fghpo_openml": (fghpo_openml_space, "mlp"),
-          "fghpo_mnist": (fghpo_mnist_space, "cnn_mnist"), "fghpo_svhn": (fghpo_svhn_space, "cnn_svhn")}
-
-
-def sample_configs(space: ConfigurationSpace, n: int, seed) -> pd.DataFrame:
-    """``n`` configurations sampled from ``space``, configuration ``i`` from a seed derived from ``(seed, i)``.
-
-    Prefix-stable: the first ``k`` rows of ``sample_configs(space, n, seed)`` are ``sample_configs(space, k, seed)``,
-    so a smaller build is a subset of a larger one. Returns a typed DataFrame whose columns follow the space's order
-    (ints as int64, floats as float64, categoricals as str).
-    """
-    n = check_int("sample_configs", "n", n, 1)
-    space = ConfigurationSpace.from_serialized_dict(space.to_serialized_dict())  # private copy to seed
-    rows = []
-    for i in range(n):
-        space.seed(int_seed(derive(seed, "config", i)))
-        rows.append(dict(space.sample_configuration()))
-    df = pd.DataFrame(rows, columns=list(space.keys()))
-    for hp in space.values():
-        kind = type(hp).__name__
-        if "Integer" in kind:
-            df[hp.name] = df[hp.name].astype(np.int64)
-        elif "Float" in kind:
-            df[hp.name] = df[hp.name].astype(np.float64)
-        else:
-            df[hp.name] = df[hp.name].astype(str)
-    return df
 
 
 def _metric_bounds(name: str) -> tuple[float, float]:

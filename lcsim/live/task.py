@@ -20,7 +20,6 @@ the same curve whichever trial asks for it and in whichever order.
 """
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -30,20 +29,10 @@ from ConfigSpace import ConfigurationSpace
 from ..errors import BudgetError, InvalidParameterError, check_int, unknown_name
 from ..seeding import derive
 from .datasets import Dataset
+from .spaces import canonical_config, lcbench_mlp_space
 from .trainer import METRIC_DIRECTIONS, Trainer, metric_names
 
 __all__ = ["LiveTask"]
-
-
-def _canonical(config: dict) -> str:
-    def norm(v):
-        if hasattr(v, "item"):
-            v = v.item()
-        if isinstance(v, float) and v.is_integer():
-            return int(v)
-        return v
-
-    return json.dumps({k: norm(v) for k, v in sorted(config.items())}, sort_keys=True, default=str)
 
 
 class LiveTask:
@@ -66,8 +55,6 @@ class LiveTask:
     def __init__(self, dataset: Dataset, family: str = "mlp", space: ConfigurationSpace | None = None, *, seed=0,
                  max_epoch: int = 50, objective: str = "valid_loss", candidates: pd.DataFrame | None = None,
                  trainer_options: dict | None = None, diverged_value: float | None = None, min_epoch: int = 1):
-        from .build import lcbench_mlp_space
-
         self.dataset = dataset
         self.family = family
         self.space = space if space is not None else lcbench_mlp_space()
@@ -96,12 +83,12 @@ class LiveTask:
 
     def run_seed(self, config: dict):
         """The seed of ``config``'s run (derived from the root seed and the canonical configuration)."""
-        return derive(self.seed, "live", _canonical(config))
+        return derive(self.seed, "live", canonical_config(config))
 
     def trainer(self, trial_id: int, config: dict) -> Trainer:
         """The trial's trainer, created on first use; a trial keeps its configuration."""
         if trial_id in self.trainers:
-            if _canonical(self._configs[trial_id]) != _canonical(config):
+            if canonical_config(self._configs[trial_id]) != canonical_config(config):
                 raise InvalidParameterError(f"Trial {trial_id} was started with {self._configs[trial_id]}; it "
                                             f"cannot continue with a different configuration {config}.")
             return self.trainers[trial_id]

@@ -44,6 +44,7 @@ from .datasets import Dataset
 from .metrics import classification_metrics
 from .models import MODEL_FAMILIES, build_model, set_generator
 from .proxies import agn_batch_sum, agn_terms, ce_delta, per_sample_grad_sq_norms, sharpness_max
+from .spaces import canonical_config
 
 __all__ = ["Trainer", "OPTIMIZER_KEYS", "metric_names", "METRIC_DIRECTIONS", "train"]
 
@@ -294,9 +295,8 @@ class Trainer:
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a state from :meth:`state_dict` (same dataset, family and configuration)."""
-        from .task import _canonical
-
-        if state.get("family") != self.family or _canonical(state.get("config") or {}) != _canonical(self.config):
+        same_config = canonical_config(state.get("config") or {}) == canonical_config(self.config)
+        if state.get("family") != self.family or not same_config:
             raise InvalidParameterError(
                 f"The saved run is {state.get('family')!r} with config {state.get('config')}; this trainer is "
                 f"{self.family!r} with config {self.config}. Build the Trainer with the saved family and config.")
@@ -311,7 +311,7 @@ class Trainer:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write :meth:`state_dict` atomically to ``path`` (``torch.save`` format)."""
-        from ..benchmarks._base import write_atomic
+        from .._files import write_atomic
 
         buf = io.BytesIO()
         torch.save(self.state_dict(), buf)

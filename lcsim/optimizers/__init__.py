@@ -8,7 +8,8 @@ from __future__ import annotations
 import importlib
 
 from ..errors import InvalidParameterError, unknown_name
-from ._base import Job, Observation, Optimizer, Problem, encode_configs
+from ..space import encode_configs
+from ._base import Job, Observation, Optimizer, Problem
 
 __all__ = ["Job", "Observation", "Optimizer", "Problem", "encode_configs", "METHODS", "make_optimizer",
            "list_methods"]

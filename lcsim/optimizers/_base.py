@@ -28,42 +28,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from ConfigSpace import CategoricalHyperparameter, ConfigurationSpace, Constant, OrdinalHyperparameter
+from ConfigSpace import ConfigurationSpace
 
 from ..errors import check_int
+from ..space import SpaceCodec
 
-__all__ = ["Problem", "Job", "Observation", "Optimizer", "encode_configs"]
-
-
-def encode_configs(space: ConfigurationSpace, configs: pd.DataFrame) -> np.ndarray:
-    """Encode a configuration frame into the unit hypercube, shape (n_cfg, n_hp).
-
-    Numerical hyperparameters are min-max scaled on their own scale (log where the space says ``log=True``);
-    categorical ones become their index divided by (n_choices - 1); constants become 0. This is the encoding the DPL
-    paper uses for its surrogate input and lcsim uses for the nearest-candidate mapping.
-    """
-    cols = []
-    for hp in space.values():
-        if hp.name not in configs.columns:
-            continue
-        x = configs[hp.name]
-        if isinstance(hp, Constant):
-            cols.append(np.zeros(len(x)))
-        elif isinstance(hp, CategoricalHyperparameter):
-            choices = list(hp.choices)
-            idx = np.array([choices.index(v) for v in x], dtype=float)
-            cols.append(idx / max(len(choices) - 1, 1))
-        elif isinstance(hp, OrdinalHyperparameter):
-            seq = list(hp.sequence)
-            idx = np.array([seq.index(v) for v in x], dtype=float)
-            cols.append(idx / max(len(seq) - 1, 1))
-        else:
-            v = x.to_numpy(dtype=float)
-            lo, hi = float(hp.lower), float(hp.upper)
-            if getattr(hp, "log", False):
-                v, lo, hi = np.log(v), np.log(lo), np.log(hi)
-            cols.append((v - lo) / (hi - lo) if hi > lo else np.zeros(len(v)))
-    return np.column_stack(cols) if cols else np.zeros((len(configs), 0))
+__all__ = ["Problem", "Job", "Observation", "Optimizer"]
 
 
 @dataclass(frozen=True)
@@ -104,10 +74,17 @@ class Problem:
     def n_candidates(self) -> int:
         return 0 if self.candidates is None else len(self.candidates)
 
+    @property
+    def codec(self) -> SpaceCodec:
+        """The ``"unit"`` :class:`~lcsim.space.SpaceCodec` of the space (cached)."""
+        if "codec" not in self._encoded:
+            self._encoded["codec"] = SpaceCodec(self.space)
+        return self._encoded["codec"]
+
     def encoded_candidates(self) -> np.ndarray:
         """Candidates in the unit hypercube (cached), shape (n_cfg, n_hp)."""
         if "x" not in self._encoded:
-            self._encoded["x"] = encode_configs(self.space, self.candidates)
+            self._encoded["x"] = self.codec.encode(self.candidates)
         return self._encoded["x"]
 
     def nearest_candidate(self, config: dict, exclude=None) -> int:
@@ -118,7 +95,7 @@ class Problem:
         continuous proposals on tabular tasks.
         """
         x = self.encoded_candidates()
-        q = encode_configs(self.space, pd.DataFrame([{k: config[k] for k in self.candidates.columns if k in config}]))
+        q = self.codec.encode([{k: config[k] for k in self.candidates.columns if k in config}])
         d = np.sum((x - q) ** 2, axis=1)
         if exclude:
             ex = np.fromiter(exclude, dtype=int)

@@ -5,10 +5,10 @@ One adapter, :class:`BlackBox`, turns a "suggest a configuration / observe its v
 run on the replay engine and live alike), stopping after ``n_evals`` evaluations (FGHPO section 4: 50). Values are
 turned into a loss (``value`` if the objective is minimized, ``-value`` otherwise) before the method sees them.
 
-Vector methods (CMA-ES, PSO, TuRBO) work in the unit hypercube of :func:`~lcsim.optimizers._base.encode_configs`;
-:func:`decode_unit` maps a point back to a configuration (log scales honoured, integers rounded, categoricals by
-equal-width bins). On tabular tasks the engine serves the nearest unused candidate, and the vector methods learn from
-the point actually served (its encoding), not the one proposed.
+Vector methods (CMA-ES, PSO, TuRBO) work in the unit hypercube of the ``"unit"`` :class:`~lcsim.space.SpaceCodec`
+(``self.codec``), which also maps a point back to a configuration (log scales honoured, integers rounded,
+categoricals to the nearest code ``k / (n - 1)``). On tabular tasks the engine serves the nearest unused candidate,
+and the vector methods learn from the point actually served (its encoding), not the one proposed.
 
 Which parts are library code: TPE is hyperopt's ``tpe.suggest`` driven through its ``Domain``/``Trials`` API; CMA-ES is
 ``cmaes.CMA``; PSO and TuRBO-1 are written here (PSO: pyswarms has no ask/tell interface; TuRBO: the reference code
@@ -20,45 +20,13 @@ import math
 import warnings
 
 import numpy as np
-import pandas as pd
 from ConfigSpace import CategoricalHyperparameter, ConfigurationSpace, Constant, OrdinalHyperparameter
 
-from ..errors import check_float, check_int
-from ._base import Job, Observation, Optimizer, Problem, encode_configs
+from ..errors import check_choice, check_float, check_int
+from ._base import Job, Observation, Optimizer, Problem
+from .scores import OBJECTIVES, agn_objective, check_agn_metrics
 
-__all__ = ["BlackBox", "TPE", "CMAES", "PSO", "TuRBO", "decode_unit", "hyperopt_space"]
-
-
-def decode_unit(space: ConfigurationSpace, x: np.ndarray) -> dict:
-    """Inverse of :func:`encode_configs` for one point ``x`` of shape (n_hp,) in [0, 1] (clipped)."""
-    x = np.clip(np.asarray(x, dtype=float), 0.0, 1.0)
-    out = {}
-    for v, hp in zip(x, space.values()):
-        if isinstance(hp, Constant):
-            out[hp.name] = hp.value
-        elif isinstance(hp, CategoricalHyperparameter):
-            ch = list(hp.choices)
-            out[hp.name] = ch[int(round(v * (len(ch) - 1)))]
-        elif isinstance(hp, OrdinalHyperparameter):
-            seq = list(hp.sequence)
-            out[hp.name] = seq[int(round(v * (len(seq) - 1)))]
-        else:
-            lo, hi = float(hp.lower), float(hp.upper)
-            if getattr(hp, "log", False):
-                val = math.exp(math.log(lo) + v * (math.log(hi) - math.log(lo)))
-            else:
-                val = lo + v * (hi - lo)
-            if "Integer" in type(hp).__name__:
-                out[hp.name] = int(min(max(round(val), hp.lower), hp.upper))
-            else:
-                out[hp.name] = float(min(max(val, lo), hi))
-    return out
-
-
-def encode_point(space: ConfigurationSpace, config: dict) -> np.ndarray:
-    """Unit-cube encoding of one configuration, shape (n_hp,); missing hyperparameters take their default."""
-    full = {hp.name: config.get(hp.name, hp.default_value) for hp in space.values()}
-    return encode_configs(space, pd.DataFrame([full]))[0]
+__all__ = ["BlackBox", "TPE", "CMAES", "PSO", "TuRBO", "hyperopt_space"]
 
 
 def hyperopt_space(space: ConfigurationSpace) -> dict:
@@ -89,7 +57,7 @@ class BlackBox(Optimizer):
     """Adapter from a suggest/observe method to lcsim's ask/tell (full-fidelity jobs).
 
     Subclasses implement ``_suggest() -> (config dict, handle)`` and ``_observe(handle, x_served, loss)``; ``x_served``
-    is the unit-cube encoding of the configuration actually trained (shape (n_hp,)).
+    is the unit-cube encoding of the configuration actually trained (shape (n_hp,), ``self.codec``).
 
     Args:
         problem: the task's :class:`Problem`.
@@ -97,7 +65,7 @@ class BlackBox(Optimizer):
         n_evals: number of full evaluations (FGHPO section 4: 50).
         score: what the method minimizes: ``"objective"`` (the served objective, default) or one of the AGN paper's
             search objectives (eq. 6) ``"val"``, ``"agn_train"``, ``"agn_val"`` computed from the observation's
-            metrics by :func:`lcsim.proxy.agn_search.agn_objective`.
+            metrics by :func:`lcsim.optimizers.scores.agn_objective`.
         alpha: the weight of AGN in eq. 6.
     """
 
@@ -107,15 +75,12 @@ class BlackBox(Optimizer):
     def __init__(self, problem: Problem, seed, n_evals: int = 50, score: str = "objective", alpha: float = 0.1):
         super().__init__(problem, seed)
         self.n_evals = check_int(self.name, "n_evals", n_evals, 1)
-        from ..errors import check_choice
-
-        self.score = check_choice(self.name, "score", score, ["objective", "val", "agn_train", "agn_val"])
+        self.score = check_choice(self.name, "score", score, ["objective", *OBJECTIVES])
         self.alpha = check_float(self.name, "alpha", alpha, 0.0, None)
         if self.score != "objective":
-            from ..proxy.agn_search import check_agn_metrics
-
             check_agn_metrics(problem.metric_names, self.score)
-        self.dim = len(list(problem.space.values()))
+        self.codec = problem.codec
+        self.dim = self.codec.d
         self._n_asked = 0
         self.results: list[tuple[dict, float]] = []  # (served config, loss), in tell order
 
@@ -131,8 +96,6 @@ class BlackBox(Optimizer):
         if self.score == "objective":
             loss = observation.last if self.problem.minimize else -observation.last
         else:
-            from ..proxy.agn_search import agn_objective
-
             row = dict(zip(self.problem.metric_names, np.asarray(observation.metrics)[-1]))
             loss = agn_objective(row, self.score, self.alpha)
             if not math.isfinite(loss):  # a diverged run: worse than anything seen
@@ -142,7 +105,7 @@ class BlackBox(Optimizer):
         if self.problem.is_tabular and observation.config_id is not None:
             row = self.problem.candidates.iloc[int(observation.config_id)]
             cfg = {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
-        x = encode_point(self.problem.space, cfg)
+        x = self.codec.encode_one(cfg)
         self.results.append((cfg, float(loss)))
         self._observe(job.info["handle"], x, float(loss))
 
@@ -215,7 +178,7 @@ class CMAES(BlackBox):
 
         self.sigma0 = check_float(self.name, "sigma0", sigma0, 0.0, None, closed="neither")
         mean = (np.full(self.dim, 0.5) if x0 is None
-                else encode_point(problem.space, x0))
+                else self.codec.encode_one(x0))
         kw = {} if popsize is None else {"population_size": check_int(self.name, "popsize", popsize, 2)}
         self._cma = CMA(mean=np.clip(mean, 0, 1), sigma=self.sigma0, bounds=np.tile([0.0, 1.0], (self.dim, 1)),
                         seed=int(self.rng.integers(2**31 - 1)), **kw)
@@ -223,7 +186,7 @@ class CMAES(BlackBox):
 
     def _suggest(self):
         x = self._cma.ask()
-        return decode_unit(self.problem.space, x), x
+        return self.codec.decode(x), x
 
     def _observe(self, handle, x, loss):
         # CMA-ES is told the point it proposed (the served candidate may differ on tabular tasks)
@@ -255,7 +218,7 @@ class PSO(BlackBox):
         self.c2 = check_float(self.name, "c2", c2, 0.0, 5.0)
         self.pos = self.rng.random((self.n_particles, self.dim))
         if x0 is not None:
-            self.pos[0] = encode_point(problem.space, x0)
+            self.pos[0] = self.codec.encode_one(x0)
         self.vel = (self.rng.random((self.n_particles, self.dim)) - 0.5) * 0.2
         self.pbest = self.pos.copy()
         self.pbest_f = np.full(self.n_particles, np.inf)
@@ -266,7 +229,7 @@ class PSO(BlackBox):
     def _suggest(self):
         k = self._next
         self._next += 1
-        return decode_unit(self.problem.space, self.pos[k]), k
+        return self.codec.decode(self.pos[k]), k
 
     def _observe(self, k, x, loss):
         self._told[k] = loss
@@ -311,7 +274,7 @@ class TuRBO(BlackBox):
     def __init__(self, problem: Problem, seed, n_evals: int = 50, n_init: int | None = None,
                  score: str = "objective", alpha: float = 0.1):
         super().__init__(problem, seed, n_evals, score, alpha)
-        self.n_free = max(1, sum(not isinstance(hp, Constant) for hp in problem.space.values()))
+        self.n_free = max(1, int(self.codec.free.sum()))
         self.n_init = 2 * self.n_free if n_init is None else check_int(self.name, "n_init", n_init, 1)
         self.length_min, self.length_max, self.length_init = 0.5 ** 7, 1.6, 0.8
         self.succ_tol, self.fail_tol = 3, max(4, self.n_free)
@@ -333,12 +296,12 @@ class TuRBO(BlackBox):
     def _suggest(self):
         if self._init:
             x = self._init.pop()
-            return decode_unit(self.problem.space, x), x
+            return self.codec.decode(x), x
         if len(self.y) < 2:
             x = self.rng.random(self.dim)
-            return decode_unit(self.problem.space, x), x
+            return self.codec.decode(x), x
         x = self._thompson()
-        return decode_unit(self.problem.space, x), x
+        return self.codec.decode(x), x
 
     def _thompson(self) -> np.ndarray:
         from sklearn.gaussian_process import GaussianProcessRegressor
@@ -346,7 +309,7 @@ class TuRBO(BlackBox):
 
         X, y = np.array(self.X), np.array(self.y)
         # constant hyperparameters encode to a fixed 0: model and search only the free coordinates
-        free = np.array([not isinstance(hp, Constant) for hp in self.problem.space.values()])
+        free = self.codec.free
         full_centre = X[int(np.argmin(y))]
         X = X[:, free]
         d = int(free.sum())

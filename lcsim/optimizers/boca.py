@@ -46,8 +46,8 @@ import numpy as np
 
 from ..errors import check_float, check_int
 from ..seeding import int_seed
+from ..space import SpaceCodec
 from ._base import Job, Observation, Optimizer, Problem
-from ._space import SpaceCodec
 
 __all__ = ["BOCA", "boca_choose_fidelity", "ucb_beta_th"]
 
@@ -129,7 +129,7 @@ class BOCA(Optimizer):
         self.init_target_prob = check_float("BOCA", "init_target_prob", init_target_prob, 0.0, 1.0)
         self.build_new_model_every = check_int("BOCA", "build_new_model_every", build_new_model_every, 1)
         self.n_acq_samples = check_int("BOCA", "n_acq_samples", n_acq_samples, 1)
-        self.codec = SpaceCodec(problem.space, "unit")
+        self.codec = SpaceCodec(problem.space, "bins")
         self.d = self.codec.d
         self.init_capital = float(np.clip(5 * self.d, max(5.0, 0.025 * self.total_budget),
                                           max(5.0, 0.075 * self.total_budget)))
@@ -185,7 +185,7 @@ class BOCA(Optimizer):
             cid = int(self.rng.choice(free))
             return self._job(cid, self._cand[cid], epoch, config_id=cid, info={"init": True})
         cfg = self.sample_config()
-        x = self.codec.encode([cfg])[0]
+        x = self.codec.encode_one(cfg)
         return self._job(("cfg", self.new_key()), x, epoch, config=cfg, info={"init": True})
 
     def _random_vectors(self, n: int) -> np.ndarray:
@@ -249,7 +249,7 @@ class BOCA(Optimizer):
         key = keys[i]
         if cfgs is not None and isinstance(key, tuple) and key[0] == "new":
             cfg = self.codec.decode(x)
-            return self._job(("cfg", self.new_key()), self.codec.encode([cfg])[0], epoch, config=cfg)
+            return self._job(("cfg", self.new_key()), self.codec.encode_one(cfg), epoch, config=cfg)
         if self._cand is not None and key not in self._trial_of:
             return self._job(key, x, epoch, config_id=key)
         return self._job(key, x, epoch)

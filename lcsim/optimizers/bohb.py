@@ -34,9 +34,9 @@ import numpy as np
 import scipy.stats as sps
 
 from ..errors import check_float, check_int
+from ..space import SpaceCodec
 from ._base import Job, Observation, Problem
 from ._brackets import hpbandster_brackets
-from ._space import SpaceCodec
 from .hyperband import Hyperband, _BracketRun
 
 __all__ = ["BOHB", "ProductKDE"]
@@ -200,7 +200,7 @@ class BOHB(Hyperband):
         if self._cand_vectors is not None and observation.config_id is not None:
             x = self._cand_vectors[int(observation.config_id)]
         else:
-            x = self.codec.encode([job.config])[0]
+            x = self.codec.encode_one(job.config)
         self.configs[budget].append(x)
         self.losses[budget].append(loss)
         self._fit(budget)

@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import check_choice, check_float, check_int
+from ..space import SpaceCodec
 from ._base import Job, Observation, Optimizer, Problem
 from ._brackets import Bracket, hpbandster_brackets
-from ._space import SpaceCodec
 
 __all__ = ["DEHB", "dehb_brackets", "mutation_rand1", "crossover_bin", "boundary_fix"]
 
@@ -117,7 +117,7 @@ class DEHB(Optimizer):
         self.crossover_prob = check_float("DEHB", "crossover_prob", crossover_prob, 0.0, 1.0)
         self.strategy = check_choice("DEHB", "strategy", strategy, ("rand1_bin",))
         self.resume = bool(resume)
-        self.codec = SpaceCodec(problem.space, "unit")
+        self.codec = SpaceCodec(problem.space, "bins")
         self.d = self.codec.d
         self._cand_vectors = self.codec.encode(problem.candidates) if problem.is_tabular else None
         self.levels, self.brackets = dehb_brackets(problem.min_epoch, problem.max_epoch, self.eta)

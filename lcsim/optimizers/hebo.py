@@ -22,7 +22,7 @@ One suggestion, as in ``HEBO.suggest`` with ``n_suggestions=1``:
    parameters LogNormal(0, 0.75) (GPy's ``KumarWarping``, used by HEBO's warped ``gpy`` model; GPy bounds them
    in (0, 10), here [0.01, 10]).
    Initial lengthscales: the median pairwise distance per dimension (clamped at 0.01), as HEBO's ``default_kern``.
-   Inputs are the unit-cube encoding of :func:`~lcsim.optimizers._base.encode_configs` (HEBO scales its inputs by the
+   Inputs are the ``"unit"`` encoding of :class:`~lcsim.space.SpaceCodec` (HEBO scales its inputs by the
    space bounds before warping, which is the same map). The GP predicts the latent function (HEBO's default
    ``pred_likeli=False``).
 4. **Acquisition** -- MACE (:func:`mace_objectives`): the three objectives (LCB, -log EI, -log PI) minimised jointly,
@@ -57,7 +57,7 @@ Deviations from the HEBO package and why:
   optimizer does not use that). Deterministic and cheaper; the estimate is the mode the pSGLD chain wanders around.
 * **Variable types.** HEBO gives integers an Integer variable (rounded SBX/PM) and categoricals an embedding plus a
   categorical variable (uniform crossover, random mutation). lcsim's black-box methods all work in the unit-cube
-  encoding (categoricals as index / (n - 1), integers rounded by :func:`~lcsim.optimizers.blackbox.decode_unit`), so
+  encoding (categoricals as index / (n - 1), integers rounded by :meth:`~lcsim.space.SpaceCodec.decode`), so
   every free hyperparameter is a continuous coordinate here; duplicates are detected after decoding, as HEBO does on
   its configuration table. Constant hyperparameters are left out of the model (``d`` counts the others).
 * **Tabular tasks.** The GP learns from the configuration actually served (its encoding), as lcsim's other vector
@@ -77,12 +77,10 @@ import math
 import warnings
 
 import numpy as np
-import pandas as pd
-from ConfigSpace import Constant
 
 from ..errors import InvalidParameterError, check_int
-from ._base import Problem, encode_configs
-from .blackbox import BlackBox, decode_unit
+from ._base import Problem
+from .blackbox import BlackBox
 
 __all__ = ["HEBO", "WarpedGP", "PowerOutputTransform", "kumaraswamy_warp", "hebo_kappa", "mace_objectives",
            "non_dominated_rank", "crowding_distance", "sbx_crossover", "polynomial_mutation", "nsga2"]
@@ -593,7 +591,7 @@ class HEBO(BlackBox):
         super().__init__(problem, seed, n_evals, score, alpha)
         import torch
 
-        self.free = np.array([not isinstance(hp, Constant) for hp in problem.space.values()], dtype=bool)
+        self.free = self.codec.free
         self.n_free = int(self.free.sum())
         self.n_init = (self.n_free + 1 if n_init is None else check_int(self.name, "n_init", n_init, 2))
         self.pop_size = check_int(self.name, "pop_size", pop_size, 4)
@@ -619,13 +617,12 @@ class HEBO(BlackBox):
 
     def _snap(self, Xf: np.ndarray) -> np.ndarray:
         """Free coordinates of the configurations the points decode to (integers/categoricals rounded)."""
-        cfgs = [decode_unit(self.problem.space, self._full(x)) for x in Xf]
-        return encode_configs(self.problem.space, pd.DataFrame(cfgs))[:, self.free]
+        return self.codec.encode([self.codec.decode(self._full(x)) for x in Xf])[:, self.free]
 
     def _suggest(self):
         if self.n_free == 0:
             x = np.zeros(self.dim)
-            return decode_unit(self.problem.space, x), x
+            return self.codec.decode(x), x
         if len(self.y) < self.n_init:
             xf = self._sobol_point()
         else:
@@ -635,7 +632,7 @@ class HEBO(BlackBox):
                 self.last_info = {"fallback": f"{type(exc).__name__}: {exc}"}
                 xf = self._sobol_point()
         x = self._full(xf)
-        return decode_unit(self.problem.space, x), x
+        return self.codec.decode(x), x
 
     def _model_suggestion(self) -> np.ndarray:
         X, y = np.array(self.X), np.array(self.y)

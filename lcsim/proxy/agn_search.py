@@ -1,6 +1,7 @@
 """AGN-objective hyperparameter search (AGN paper, section 4.1 and appendix A.1).
 
-Search objectives (eq. 6), all minimized, computed from the metrics of the last trained epoch T:
+Search objectives (eq. 6, :mod:`lcsim.optimizers.scores`), all minimized, computed from the metrics of the last
+trained epoch T:
 
 * ``"agn_train"``: ``alpha * AGN(theta_T) + train loss``;
 * ``"agn_val"``:   ``alpha * AGN(theta_T) + validation loss``;
@@ -42,14 +43,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidParameterError, check_choice, check_float, check_int, unknown_name
+from ..optimizers.scores import OBJECTIVES
 from ..seeding import derive
 from .spaces import AGN_INITIAL, agn_space
 
-__all__ = ["agn_objective", "check_agn_metrics", "OBJECTIVES", "SCALES", "reduced", "agn_search", "compare",
-           "MF_MIN_FRACTION", "MF_ETA"]
-
-#: objective name -> metrics it reads
-OBJECTIVES = {"val": ("valid_loss",), "agn_train": ("agn_sum", "train_loss"), "agn_val": ("agn_sum", "valid_loss")}
+__all__ = ["SCALES", "reduced", "agn_search", "compare", "MF_MIN_FRACTION", "MF_ETA"]
 
 #: experiment scales (rounds, per_round, epochs, dataset, family, device)
 SCALES = {
@@ -62,28 +60,6 @@ SCALES = {
 #: multi-fidelity search (appendix A.1): minimum budget as a share of the maximum (40 / 160) and halving rate
 MF_MIN_FRACTION = 0.25
 MF_ETA = 2
-
-
-def check_agn_metrics(metric_names, objective: str) -> None:
-    """Raise when ``metric_names`` lacks a metric that ``objective`` reads."""
-    check_choice("agn_objective", "objective", objective, list(OBJECTIVES))
-    for m in OBJECTIVES[objective]:
-        if m not in metric_names:
-            raise unknown_name(f"metric needed by objective {objective!r}", m, metric_names)
-
-
-def agn_objective(row: dict, objective: str, alpha: float = 0.1, epoch: int | None = None) -> float:
-    """Eq. 6 (or validation loss) from one epoch's metrics ``row`` (name -> value); NaN when any input is NaN.
-
-    ``epoch``: when given, AGN is normalized to ``agn_sum / epoch`` (the multi-fidelity objective, see the module
-    docstring).
-    """
-    check_choice("agn_objective", "objective", objective, list(OBJECTIVES))
-    if objective == "val":
-        return float(row["valid_loss"])
-    loss = row["train_loss"] if objective == "agn_train" else row["valid_loss"]
-    agn = row["agn_sum"] if epoch is None else row["agn_sum"] / check_int("agn_objective", "epoch", epoch, 1)
-    return float(alpha * agn + loss)
 
 
 def reduced(ds, fraction: float, seed):

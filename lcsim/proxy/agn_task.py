@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import check_float
 from ..live import LiveTask
-from .agn_search import agn_objective, check_agn_metrics
+from ..optimizers.scores import agn_objective, check_agn_metrics
 
 __all__ = ["AGNObjectiveTask"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ConfigSpace import ConfigurationSpace, Constant, Float, Integer
 
-from ..live.build import fghpo_mnist_space, fghpo_openml_space, fghpo_svhn_space
+from ..live.spaces import fghpo_mnist_space, fghpo_openml_space, fghpo_svhn_space
 
 __all__ = ["bayesmark_mlp_space", "fghpo_openml_space", "fghpo_mnist_space", "fghpo_svhn_space", "agn_space",
            "AGN_INITIAL", "with_adam", "SPACES"]

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from ..benchmarks._base import Metric, Task
 from ..errors import check_int, unknown_name
 from ..live import LiveTask, load_dataset
-from ..live.build import sample_configs
+from ..live.spaces import sample_configs
 from ..live.trainer import METRIC_DIRECTIONS
 from ..seeding import derive
 from .spaces import SPACES

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..benchmarks._base import Task, write_atomic
+from .._files import write_atomic
+from ..benchmarks._base import Task
 from ..errors import InvalidParameterError, check_choice, check_float, check_int
 from ..seeding import derive
 from . import store

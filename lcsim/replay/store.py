@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..benchmarks._base import write_atomic
+from .._files import write_atomic
 from ..errors import DataFormatError, DataNotFoundError
 
 __all__ = ["write_table", "read_table", "read_dir", "canonical", "WALL_COLUMNS", "SUFFIX"]

@@ -27,6 +27,7 @@ import torch
 
 from ..errors import InvalidParameterError, check_int, unknown_name
 from ..seeding import derive, make_rng, torch_generator
+from ..space import SpaceCodec
 
 __all__ = ["LCModel", "PowerLawLC", "NNLC", "GPLC", "ConditionedNNLC", "DPLLC", "LC_MODELS", "lc_targets",
            "lc_predictions", "lc_prediction_study"]
@@ -42,7 +43,7 @@ class LCModel(abc.ABC):
         """Fit on partial curves.
 
         Args:
-            configs_encoded: float array (n, d), unit-hypercube encoding (:func:`lcsim.optimizers.encode_configs`).
+            configs_encoded: float array (n, d), unit-hypercube encoding (:class:`lcsim.space.SpaceCodec`).
             curves: float array (n, T); each row observed from the first budget on, NaN beyond its observed part.
             budgets: the budgets (epochs) of the columns, shape (T,), increasing and > 0.
         """
@@ -351,8 +352,6 @@ def lc_predictions(task, fractions=(0.1, 0.2, 0.4, 0.6, 0.8), n_train: int = 100
         DataFrame with columns model, fraction, observed_epochs, config_id, observed (true final value), predicted,
         std.
     """
-    from ..optimizers import encode_configs
-
     if isinstance(models, dict):
         factories = dict(models)
     else:
@@ -371,7 +370,7 @@ def lc_predictions(task, fractions=(0.1, 0.2, 0.4, 0.6, 0.8), n_train: int = 100
     rng = make_rng(derive(seed, "lc-study", task.key))
     ids = np.sort(rng.choice(task.n_configs, size=min(n_train, task.n_configs), replace=False))
     Y = lc_targets(task)[ids]
-    X = np.nan_to_num(encode_configs(task.space, task.configs.iloc[ids]), nan=0.0)
+    X = np.nan_to_num(SpaceCodec(task.space).encode(task.configs.iloc[ids]), nan=0.0)
     T = Y.shape[1]
     budgets = np.arange(1, T + 1, dtype=float)
     rows = []

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 from ..benchmarks._base import Task
+from ..benchmarks.synthetic import synthetic_task
 from ..optimizers import make_optimizer, method_class
 from ..replay.engine import Budget, problem_for, run
-from .synthetic import synthetic_task
 
 __all__ = ["CHECKS", "FAST_PARAMS", "fast_params", "check_all", "check_budget_never_exceeded",
            "check_no_duplicate_running", "check_deterministic", "check_terminates", "check_no_lookahead",

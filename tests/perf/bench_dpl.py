@@ -66,9 +66,9 @@ def bench_refine(sizes=(10, 100, 1000), repeats=3, n_features=8, pool=1000, batc
 
 
 def bench_run(steps=1000, seed=0, params=None) -> dict:
+    from lcsim.benchmarks.synthetic import synthetic_task
     from lcsim.optimizers import make_optimizer
     from lcsim.replay import Budget, problem_for, run
-    from lcsim.testing.synthetic import synthetic_task
 
     task = synthetic_task(n_configs=1000, n_epochs=51, seed=seed)
     opt = make_optimizer("dpl", problem_for(task), seed, params or {})

@@ -9,10 +9,10 @@ import time
 
 import numpy as np
 
+from lcsim.benchmarks.synthetic import synthetic_task
 from lcsim.optimizers import make_optimizer
 from lcsim.replay import Budget, problem_for, run
 from lcsim.replay.engine import _PaidLedger
-from lcsim.testing.synthetic import synthetic_task
 
 
 def best_of(fn, repeat=3):

@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from lcsim.live import Trainer, load_dataset  # noqa: E402
-from lcsim.live.build import lcbench_mlp_space, sample_configs  # noqa: E402
+from lcsim.live.spaces import lcbench_mlp_space, sample_configs  # noqa: E402
 from lcsim.seeding import derive  # noqa: E402
 
 if __name__ == "__main__":

@@ -26,9 +26,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from lcsim.benchmarks.synthetic import synthetic_task  # noqa: E402
 from lcsim.optimizers import make_optimizer  # noqa: E402
 from lcsim.replay import Budget, problem_for, run  # noqa: E402
-from lcsim.testing.synthetic import synthetic_task  # noqa: E402
 
 N_CFG, N_EPOCH, WORKERS, FULL = 2000, 52, 4, (20, 200)
 #: the issue's setting: a real TaskSet task (1000 configurations x 51 epochs, unit cost per epoch)

@@ -85,7 +85,7 @@ def main(argv=None) -> pd.DataFrame:
           " mean normalized regret at 25/50/100 % of the budget")
     print(summary.sort_values("regret_100").to_string(float_format=lambda v: f"{v:.4f}"))
     if args.out:
-        from lcsim.benchmarks._base import write_atomic
+        from lcsim._files import write_atomic
 
         write_atomic(args.out, df.to_csv(index=False).encode())
     return df

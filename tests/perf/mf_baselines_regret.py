@@ -16,11 +16,11 @@ import numpy as np
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from lcsim._files import write_atomic  # noqa: E402
 from lcsim.benchmarks import get_benchmark, load  # noqa: E402
-from lcsim.benchmarks._base import write_atomic  # noqa: E402
+from lcsim.benchmarks.synthetic import synthetic_task  # noqa: E402
 from lcsim.optimizers import make_optimizer  # noqa: E402
 from lcsim.replay import Budget, problem_for, run  # noqa: E402
-from lcsim.testing.synthetic import synthetic_task  # noqa: E402
 
 METHODS = ["random_search", "hyperband", "bohb", "dehb", "smac", "boca"]
 

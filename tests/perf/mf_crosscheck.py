@@ -36,10 +36,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from lcsim.benchmarks._base import write_atomic  # noqa: E402
+from lcsim._files import write_atomic  # noqa: E402
+from lcsim.benchmarks.synthetic import synthetic_task  # noqa: E402
 from lcsim.optimizers import encode_configs, make_optimizer  # noqa: E402
 from lcsim.replay import Budget, problem_for, run  # noqa: E402
-from lcsim.testing.synthetic import synthetic_task  # noqa: E402
 
 CHECKPOINTS = (2, 5, 10, 20)
 REFERENCES = {"bohb": "hpbandster==0.7.4 BOHB config generator", "dehb": "dehb==0.1.2",
