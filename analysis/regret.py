@@ -148,12 +148,13 @@ def plot_regret(mean_df: pd.DataFrame, ax=None, *, xlabel: str = "epochs", log_y
 
     ax = ax or plt.gca()
     styles = method_styles(mean_df["method"].unique(), bases)
+    alpha = min(0.2, 1.0 / max(1, len(styles)))  # overlapping bands of many methods stay see-through
     for i, (m, d) in enumerate(mean_df.groupby("method", sort=True)):
         style = styles[str(m)]
         ax.plot(d["x"], d["mean"], label=m, markevery=(0.013 * (i % 7), 0.1), markersize=5, **style)
         if band:
             ax.fill_between(d["x"], d["mean"] - d["sem"].fillna(0), d["mean"] + d["sem"].fillna(0),
-                            color=style["color"], alpha=0.15, linewidth=0)
+                            color=style["color"], alpha=alpha, linewidth=0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("mean normalized regret")
     if log_y:
