@@ -13,10 +13,12 @@ __all__ = [
     "LcsimError",
     "DataNotFoundError",
     "DataFormatError",
+    "DataAccessError",
     "UnknownNameError",
     "InvalidParameterError",
     "BudgetError",
     "LookAheadError",
+    "ProtocolError",
     "unknown_name",
     "check_int",
     "check_float",
@@ -53,6 +55,13 @@ class BudgetError(LcsimError, ValueError):
 
 class LookAheadError(LcsimError, RuntimeError):
     """Raised when something tries to read an epoch that nobody paid for (a replay-engine invariant)."""
+
+
+class ProtocolError(LcsimError, RuntimeError):
+    """A method broke the ask/tell protocol the replay engine enforces: it returned something that is not a Job,
+    asked an epoch outside ``1..max_epoch`` or a config_id outside the pool, asked a trial whose job is still running,
+    resumed a trial with another configuration, or never stopped (``max_jobs``). The message names the method and
+    the rule."""
 
 
 def unknown_name(kind: str, name: str, valid: Iterable[str]) -> UnknownNameError:
@@ -114,3 +123,8 @@ def check_choice(owner: str, name: str, value, options: Iterable) -> object:
         raise InvalidParameterError(
             f"The {name!r} parameter of {owner} must be one of {options}. Got {value!r}.")
     return value
+
+
+class DataAccessError(LcsimError, OSError):
+    """A data file, data folder or cache folder exists but cannot be read or written (permission denied, not a
+    directory, no space left on the device); the message names the path and the fix."""

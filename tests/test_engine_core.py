@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lcsim.errors import BudgetError, InvalidParameterError
+from lcsim.errors import ProtocolError
 from lcsim.optimizers import Job, Optimizer, make_optimizer
 from lcsim.replay import Budget, problem_for, run
 
@@ -86,9 +86,9 @@ def test_regret_matches_oracle(synth):
 
 def test_bad_epoch_and_config_raise(synth):
     p = problem_for(synth)
-    with pytest.raises(BudgetError, match="valid epochs"):
+    with pytest.raises(ProtocolError, match="valid epochs"):
         run(synth, Scripted(p, 0, [Job(0, 99, config_id=0)]), Budget(100))
-    with pytest.raises(InvalidParameterError, match="valid rows"):
+    with pytest.raises(ProtocolError, match="valid rows"):
         run(synth, Scripted(p, 0, [Job(0, 2, config_id=10_000)]), Budget(100))
 
 

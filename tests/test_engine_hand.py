@@ -97,9 +97,9 @@ def test_async_workers_tell_in_time_order():
 
 def test_resuming_a_trial_with_another_config_is_refused():
     task = hand_task(CURVES)
-    from lcsim.errors import InvalidParameterError
+    from lcsim.errors import ProtocolError
 
-    with pytest.raises(InvalidParameterError, match="new trial id"):
+    with pytest.raises(ProtocolError, match="new trial id"):
         run(task, Scripted(problem_for(task), 0, [Job(0, 1, config_id=0), Job(0, 2, config_id=1)]), Budget(10))
 
 

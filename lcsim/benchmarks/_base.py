@@ -27,7 +27,7 @@ from ConfigSpace import ConfigurationSpace
 from .._files import write_atomic
 from ..errors import BudgetError, DataFormatError, InvalidParameterError, check_choice, unknown_name
 
-__all__ = ["Metric", "Task", "Oracle", "FORMAT_VERSION"]
+__all__ = ["Metric", "Task", "Oracle", "NORMALISERS", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 
@@ -54,19 +54,27 @@ class Metric:
         return cls(str(d["name"]), bool(d["minimize"]), (float(d["bounds"][0]), float(d["bounds"][1])))
 
 
+#: normalisers of regret (:meth:`Task.oracle_for`): the pool's best and worst seed-averaged served objective at the
+#: maximum budget (``"final"``), or at any epoch (``"any_epoch"``, the DPL authors' code)
+NORMALISERS = ("final", "any_epoch")
+
+
 @dataclass(frozen=True)
 class Oracle:
     """Reference values of a task's objective for (normalized) regret (DPL eq. 9 and section 6).
 
     Attributes:
-        best: best final (maximum-budget) objective value over the configuration pool (seed-averaged).
-        worst: worst final objective value over the pool, diverged runs counted at the worst finite value.
+        best: best objective value over the configuration pool (seed-averaged served values; see ``rule``).
+        worst: worst objective value over the pool, diverged runs counted at the worst finite value.
         minimize: objective direction.
+        rule: which values ``best``/``worst`` range over, one of :data:`NORMALISERS`: ``"final"`` (each
+            configuration's value at the maximum budget) or ``"any_epoch"`` (every epoch of every configuration).
     """
 
     best: float
     worst: float
     minimize: bool
+    rule: str = "final"
 
     def regret(self, value):
         """``max(0, value - best)`` for minimization, ``max(0, best - value)`` for maximization (DPL eq. 9)."""
@@ -168,6 +176,15 @@ class Task:
             raise DataFormatError(f"fidelities must have shape ({n_epoch},); got {self.fidelities.shape}.")
         if not self.version:
             raise DataFormatError(f"Task {self.benchmark}/{self.name}: a data version string is required.")
+        self._freeze()
+
+    def _freeze(self) -> None:
+        """Make the task's arrays read-only views (the caller's arrays keep their flags) and drop the caches: what
+        the replay engine serves is copied out of them, so nothing downstream can write into a task."""
+        for name in ("curves", "epoch_cost", "diverged", "fidelities"):
+            view = getattr(self, name).view()
+            view.setflags(write=False)
+            setattr(self, name, view)
         self._served = None
         self._first_bad = None
 
@@ -273,10 +290,17 @@ class Task:
     @property
     def oracle(self) -> Oracle:
         """Best and worst final objective over the pool (seed-averaged served values); see :class:`Oracle`."""
-        final = self.served_objective()[:, :, -1].mean(axis=1)
-        if self.minimize:
-            return Oracle(float(final.min()), float(final.max()), True)
-        return Oracle(float(final.max()), float(final.min()), False)
+        return self.oracle_for("final")
+
+    def oracle_for(self, rule: str = "final") -> Oracle:
+        """The regret reference of ``rule`` (:data:`NORMALISERS`): best and worst seed-averaged served objective
+        over the pool at the maximum budget (``"final"``) or at any epoch (``"any_epoch"``: the DPL authors' code
+        normalizes by the best and worst value anywhere on the pool's curves)."""
+        check_choice("Task.oracle_for", "rule", rule, NORMALISERS)
+        served = self.served_objective()
+        values = served[:, :, -1].mean(axis=1) if rule == "final" else served.mean(axis=1)
+        lo, hi = float(values.min()), float(values.max())
+        return Oracle(lo, hi, True, rule) if self.minimize else Oracle(hi, lo, False, rule)
 
     def final_objective(self) -> np.ndarray:
         """Seed-averaged served objective at the maximum budget, shape (n_cfg,)."""

@@ -81,7 +81,7 @@ class SurrogateTask(Task):
         self.epoch_cost = np.concatenate([self.epoch_cost, np.maximum(cost, 0.0)])
         div = ~np.all(np.isfinite(curves[..., self.objective_index]), axis=2)
         self.diverged = np.concatenate([self.diverged, div])
-        self._served = self._first_bad = None
+        self._freeze()
         return self.n_configs - 1
 
     def __copy__(self):

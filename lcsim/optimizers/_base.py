@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
 
-from ..errors import check_int
+from ..errors import ProtocolError, check_int
 from ..space import SpaceCodec
 
 __all__ = ["Problem", "Job", "Observation", "Optimizer"]
@@ -218,9 +218,14 @@ class Optimizer(abc.ABC):
         job = self._ask()
         if job is not None:
             if job.trial_id in self.running:
-                raise RuntimeError(f"{self.name} asked trial {job.trial_id} while it is still running.")
+                raise ProtocolError(f"{self.name} asked trial {job.trial_id} while it is still running.")
             self.running.add(job.trial_id)
         return job
+
+    def abandon(self, job: Job) -> None:
+        """The engine ends ``job`` without an observation (the budget ran out before or while it ran): its trial is no
+        longer running. Nothing is learned from it; the run ends right after."""
+        self.running.discard(job.trial_id)
 
     def tell(self, job: Job, observation: Observation) -> None:
         self.running.discard(job.trial_id)

@@ -5,9 +5,10 @@ simulated time ``t`` is busy until ``t`` plus the recorded cost of the newly pai
 the method in simulated-time order (event heap keyed by ``(time, counter)``, so ties resolve in submission order and
 runs are deterministic). Pausing and resuming a trial (freeze-thaw) costs only the new epochs.
 
-The engine never reveals an epoch nobody paid for: observations are cut from the curve source with the paid range
-only, and every read goes through :class:`_PaidLedger`, which raises :class:`~lcsim.errors.LookAheadError` on a read
-beyond what was paid (the property tests exercise this).
+The engine never reveals an epoch nobody paid for: every read goes through :class:`_PaidLedger`, which raises
+:class:`~lcsim.errors.LookAheadError` on a read beyond what was paid, and what it hands a method is copied out of the
+task (arrays of their own, not views), so nothing unpaid is reachable from an observation and writing into one leaves
+the task unchanged. A method that breaks the ask/tell protocol raises :class:`~lcsim.errors.ProtocolError`.
 
 Wall-clock overhead of every ``ask``/``tell`` is measured with ``time.perf_counter`` and stored in the results; it is
 added to the simulated clock only when ``charge_overhead=True`` (DPL Fig. 5), never otherwise.
@@ -24,12 +25,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..benchmarks._base import Task
-from ..errors import BudgetError, InvalidParameterError, LookAheadError, check_choice, check_float, check_int
+from ..benchmarks._base import NORMALISERS, Task
+from ..errors import (
+    BudgetError,
+    InvalidParameterError,
+    LookAheadError,
+    ProtocolError,
+    check_choice,
+    check_float,
+    check_int,
+)
 from ..optimizers._base import Job, Observation, Optimizer, Problem
 from ..seeding import derive, make_rng
 
-__all__ = ["Budget", "ReplayResult", "problem_for", "run", "INCUMBENT_RULES"]
+__all__ = ["Budget", "ReplayResult", "problem_for", "run", "budget_capacity", "INCUMBENT_RULES", "NORMALISERS"]
 
 INCUMBENT_RULES = ("any_epoch", "max_budget")
 
@@ -90,10 +99,15 @@ class _PaidLedger:
         self.config_of: dict[int, int] = {}
 
     def reveal(self, trial_id: int, first: int, last: int) -> dict:
-        """Values of epochs ``first..last`` of ``trial_id`` (see :meth:`Task.lookup`)."""
+        """Values of epochs ``first..last`` of ``trial_id`` (see :meth:`Task.lookup`), as arrays of their own: the
+        observation a method receives shares no memory with the task, so it can neither read past the paid epochs
+        through ``.base`` nor write into the task."""
         if last > self.paid.get(trial_id, 0):
             raise LookAheadError(f"Trial {trial_id}: read of epoch {last} but only {self.paid.get(trial_id, 0)} paid.")
-        return self.task.lookup(self.config_of[trial_id], self.replica, first, last)
+        got = self.task.lookup(self.config_of[trial_id], self.replica, first, last)
+        got["objective"] = np.array(got["objective"], dtype=float)
+        got["metrics"] = np.array(got["metrics"], dtype=float)
+        return got
 
     def reveal_points(self, trial_ids: np.ndarray, epochs: np.ndarray) -> np.ndarray:
         """Served objective at (trial, epoch) pairs, shape (n,); vectorized, with the same paid-epoch check."""
@@ -168,9 +182,221 @@ class _Running:
     ask_s: float
 
 
+@dataclass(slots=True)
+class _Chunk:
+    """The table rows of one job: its newly paid epochs ``first..first+k-1`` of ``trial_id``."""
+
+    trial_id: int
+    first: int
+    k: int
+    ends: np.ndarray      # simulated finish time of each epoch, shape (k,)
+    cost: np.ndarray      # cost of each epoch, shape (k,)
+    worker: int
+    overhead_s: float     # measured ask + tell wall time of the job, recorded on its first row
+
+
+class _Replay:
+    """The state of one run of :func:`run` and its steps: fill the free workers, then complete the earliest job.
+
+    ``now`` is the simulated clock, ``used`` the epochs committed against an epoch budget, ``heap`` the running jobs
+    keyed ``(finish, counter)``, ``chunks`` the rows to tabulate. Every read of the curves goes through ``ledger``.
+    """
+
+    def __init__(self, task: Task, optimizer: Optimizer, unit: str, limit: float, n_workers: int, replica: int,
+                 method: str, charge_overhead: bool, max_jobs: int):
+        self.task = task
+        self.optimizer = optimizer
+        self.problem = optimizer.problem
+        self.ledger = _PaidLedger(task, replica)
+        self.replica = replica
+        self.method = method
+        self.charge_overhead = charge_overhead
+        self.max_jobs = max_jobs
+        self.surrogate = bool(getattr(task, "accepts_configs", False))
+        self.by_epochs = unit == "epochs"
+        self.limit = float(limit)
+        self.max_epoch = task.n_epochs
+        self.epoch_numbers = np.arange(1, self.max_epoch + 1)  # Observation.epochs are read-only views of this
+        self.epoch_numbers.setflags(write=False)
+        self.chunks: list[_Chunk] = []
+        self.heap: list[tuple] = []
+        self.counter = 0
+        self.now = 0.0
+        self.used = 0.0
+        self.free = list(range(n_workers))[::-1]
+        self.n_jobs = self.n_asks = self.n_tells = 0
+        self.overhead = 0.0
+        self.exhausted = False
+        self.used_cfgs: set[int] = set()
+        self.running_trials: set[int] = set()
+
+    # ---------------------------------------------------------------- asking
+    def fill_workers(self) -> None:
+        """Ask for jobs while a worker is free and budget remains; stops at the first ``None``."""
+        optimizer = self.optimizer
+        while self.free and not self.exhausted:
+            t0 = time.perf_counter()
+            job = optimizer.ask()
+            ask_s = time.perf_counter() - t0
+            self.n_asks += 1
+            self.overhead += ask_s
+            if self.charge_overhead:
+                self.now += ask_s
+            if job is None:
+                return
+            self._start(self._checked_job(job), ask_s)
+
+    def _checked_job(self, job) -> Job:
+        """``job`` after the protocol checks (:class:`~lcsim.errors.ProtocolError` on a breach)."""
+        self.n_jobs += 1
+        if self.n_jobs > self.max_jobs:
+            raise ProtocolError(f"{self.method} exceeded max_jobs={self.max_jobs}; it does not seem to terminate.")
+        if not isinstance(job, Job):
+            raise ProtocolError(f"{self.method}.ask() must return an lcsim Job or None; got {job!r}.")
+        if not 1 <= job.epoch <= self.max_epoch:
+            raise ProtocolError(f"{self.method} asked epoch {job.epoch}; valid epochs for {self.task.key} are "
+                                f"1..{self.max_epoch}.")
+        if job.trial_id in self.running_trials:
+            raise ProtocolError(f"{self.method} asked trial {job.trial_id} while a job of it is still running.")
+        return job
+
+    def _resolve(self, job: Job) -> int:
+        """The pool row that ``job`` runs: its trial's row, the row it names, or the row served for its config."""
+        ledger = self.ledger
+        if job.trial_id in ledger.config_of:
+            cid = ledger.config_of[job.trial_id]
+            if job.config_id is not None and int(job.config_id) != cid:
+                raise ProtocolError(f"{self.method} resumed trial {job.trial_id} with config_id {job.config_id}, "
+                                    f"but the trial runs config_id {cid}; a new configuration needs a new trial id.")
+            return cid
+        if job.config_id is not None:
+            cid = int(job.config_id)
+            if not 0 <= cid < self.task.n_configs:
+                raise ProtocolError(f"{self.method} asked config_id {cid}; valid rows are 0.."
+                                    f"{self.task.n_configs - 1}.")
+            return cid
+        if job.config is None:
+            raise ProtocolError(f"{self.method} returned a job with neither config_id nor config: {job}.")
+        if self.surrogate:
+            return self.task.add_config(job.config)  # evaluated directly by the surrogate: a new pool row
+        return self.problem.nearest_candidate(job.config, exclude=self.used_cfgs)
+
+    def _start(self, job: Job, ask_s: float) -> None:
+        """Put ``job`` on a free worker, charging the epochs it newly pays for; ends the run (``exhausted``) when the
+        budget cannot hold another epoch. An epoch-budget job that does not fit is cut to the epochs that do."""
+        tid = job.trial_id
+        ledger = self.ledger
+        cid = ledger.config_of.get(tid)
+        if cid is None or job.config_id is not None:  # a known trial that names no row skips the checks
+            cid = self._resolve(job)
+        done = ledger.paid.get(tid, 0)
+        target = int(job.epoch)
+        now = self.now
+        if target > done:
+            if self.by_epochs:
+                if self.used + (target - done) > self.limit + 1e-9:  # the job does not fit: cut it (or stop)
+                    room = math.floor(self.limit - self.used + 1e-9)
+                    if room <= 0:
+                        self.exhausted = True
+                        self.optimizer.abandon(job)
+                        return
+                    target = done + room
+                self.used += target - done
+                if self.used >= self.limit - 1e-9:
+                    self.exhausted = True
+            elif now >= self.limit:
+                self.exhausted = True
+                self.optimizer.abandon(job)
+                return
+            cost = self.task.epoch_cost[cid, self.replica, done:target]
+            if target - done == 1:
+                total = float(cost[0])
+                ends = cost + now  # the common one-epoch job: skip the cumulative sum
+            else:
+                ends = cost.cumsum()
+                total = float(ends[-1])
+                ends += now
+            finish = float(ends[-1])
+        else:
+            cost = ends = np.zeros(0)
+            total = 0.0
+            finish = now
+        ledger.config_of[tid] = cid
+        self.used_cfgs.add(cid)
+        self.running_trials.add(tid)
+        self.counter += 1
+        heapq.heappush(self.heap, (finish, self.counter,
+                                   _Running(job, self.free.pop(), cid, done, target, ends, cost, total, ask_s)))
+
+    # ---------------------------------------------------------------- completing
+    def complete_next(self) -> bool:
+        """Complete the earliest running job (clock, ledger, tell); ``False`` when nothing runs or time is up."""
+        if not self.heap:
+            return False
+        finish, _, r = heapq.heappop(self.heap)
+        if not self.by_epochs and finish > self.limit:
+            self._stop_all(r)
+            return False
+        self.now = max(self.now, finish)
+        job = r.job
+        self.running_trials.discard(job.trial_id)
+        self.ledger.paid[job.trial_id] = max(r.done, r.target)
+        self.free.append(r.worker)
+        tell_s = 0.0
+        if r.target < job.epoch:
+            # a job cut by the epoch budget is recorded but not told: the run ends with it
+            self.optimizer.abandon(job)
+        else:
+            tell_s = self._tell(r)
+        if r.target > r.done:
+            self.chunks.append(_Chunk(job.trial_id, r.done + 1, r.target - r.done, r.ends, r.cost, r.worker,
+                                      r.ask_s + tell_s))
+        return True
+
+    def _tell(self, r: _Running) -> float:
+        """Tell the method what ``r`` paid for (copies: nothing of the task is reachable from the observation);
+        returns the measured tell time."""
+        job = r.job
+        first = r.done + 1 if r.target > r.done else job.epoch
+        got = self.ledger.reveal(job.trial_id, first, job.epoch)
+        # positional arguments: cheaper than keywords, and this runs once per job
+        obs = Observation(job.trial_id, r.cid, self.epoch_numbers[first - 1:job.epoch], got["objective"],
+                          got["diverged"], r.total, got["metrics"])
+        t0 = time.perf_counter()
+        self.optimizer.tell(job, obs)
+        tell_s = time.perf_counter() - t0
+        self.n_tells += 1
+        self.overhead += tell_s
+        if self.charge_overhead:
+            self.now += tell_s
+        return tell_s
+
+    def _stop_all(self, first: _Running) -> None:
+        """Time is up: stop every running job at the limit, record the epochs completed by then, tell nothing."""
+        self.now = max(self.now, self.limit)
+        stopped = [first] + [e[2] for e in sorted(self.heap)]
+        self.heap = []
+        for s in stopped:
+            keep = int(np.searchsorted(s.ends, self.limit, side="right"))
+            self.ledger.paid[s.job.trial_id] = s.done + keep
+            if keep:
+                self.chunks.append(_Chunk(s.job.trial_id, s.done + 1, keep, s.ends[:keep], s.cost[:keep], s.worker,
+                                          s.ask_s))
+            self.optimizer.abandon(s.job)
+
+
+def budget_capacity(task: Task, unit: str, replica: int = 0) -> float:
+    """The most a run on ``task`` can spend: every configuration of the pool trained to the maximum budget once, in
+    epochs (``unit="epochs"``) or in the recorded seconds of replica ``replica``. A larger budget could only be spent
+    on re-training configurations already trained in full: :func:`run` stops there, the grid runner refuses it."""
+    if unit == "epochs":
+        return float(task.n_configs * task.n_epochs)
+    return float(task.epoch_cost[:, replica, :].sum())
+
+
 def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1, seed: int = 0,
         method: str | None = None, charge_overhead: bool = False, incumbent: str = "any_epoch",
-        max_jobs: int = 10_000_000) -> ReplayResult:
+        normaliser: str = "final", cap_budget: bool = True, max_jobs: int = 10_000_000) -> ReplayResult:
     """Replay ``optimizer`` on ``task`` until ``budget`` is spent or the method stops.
 
     The loop: while a worker is free (and budget remains), ``ask``; a job for trial ``t`` up to epoch ``e`` occupies
@@ -178,14 +404,17 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
     (``task.epoch_cost``, seconds or units); asking ``e <= paid[t]`` is free and returns at once. When no worker is
     free (or the method has nothing to start), the earliest finishing job (heap key ``(finish, counter)``) is
     completed: the clock moves to its finish time, its epochs become paid, and the method is told. The method stops
-    the run by returning ``None`` with nothing running.
+    the run by returning ``None`` with nothing running. A job the budget ends before it is told is handed back with
+    :meth:`Optimizer.abandon`.
 
     Args:
         task: the curves to serve.
         optimizer: an ask/tell method built for ``problem_for(task, n_workers)``.
         budget: total epochs (the job that reaches the limit is cut to fit, so the budget is never exceeded; a cut
             job's epochs are recorded but not told, and the run ends) or simulated seconds (at the limit every
-            running job is stopped: epochs completed by then are recorded, nothing more is told).
+            running job is stopped: epochs completed by then are recorded, nothing more is told). At least one
+            epoch; with ``cap_budget`` it is spent only up to :func:`budget_capacity` (every configuration trained
+            in full once).
         n_workers: simulated parallel workers.
         seed: run seed; chooses the replica (seed index) of multi-seed tasks, one per run, from
             ``derive(seed, "replica", task.key)`` so every method run with one seed sees the same replica.
@@ -195,16 +424,28 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
         incumbent: which incumbent the ``regret`` column uses: ``"any_epoch"`` (best value observed at any epoch, as
             the DPL authors' code logs; default) or ``"max_budget"`` (best among configurations evaluated at the
             maximum budget, DPL eq. 9 read literally). Both columns are always present.
+        normaliser: the regret reference (:meth:`Task.oracle_for`): ``"final"`` (best/worst final value of the
+            pool; default) or ``"any_epoch"`` (best/worst value at any epoch, DPL's own protocol).
+        cap_budget: end the run at :func:`budget_capacity` even if ``budget`` is larger (default): past it only
+            re-training configurations already trained in full could spend the budget, and a method that re-samples
+            them would never stop. ``False`` lets a run go past it (tests of how a method ends once the pool is spent).
         max_jobs: safety bound on the number of jobs (a method that never stops raises).
+
+    Raises:
+        ProtocolError: the method broke the ask/tell protocol (see :class:`~lcsim.errors.ProtocolError`).
+        BudgetError: the budget is below one epoch, or in seconds on a task without recorded seconds.
 
     Returns:
         ReplayResult whose ``table`` has one row per revealed (trial, epoch), in simulated-time order, with columns
         benchmark, task, version, method, method_params, seed, replica, trial_id, config_id, epoch, objective,
         diverged, sim_time, cost, worker, overhead_s, one column per task metric (``m_<name>``), budget_used
-        (epochs paid so far), cost_used, incumbent_any, incumbent_max, incumbent_rule, regret, normalized_regret.
+        (epochs paid so far), cost_used, incumbent_any, incumbent_max, incumbent_rule, normaliser, regret,
+        normalized_regret. ``overhead_s`` is measured wall time (see :data:`lcsim.replay.store.MEASURED_COLUMNS`);
+        with ``charge_overhead=True`` the simulated times and everything after them are measured too.
     """
     n_workers = check_int("run", "n_workers", n_workers, 1)
     check_choice("run", "incumbent", incumbent, INCUMBENT_RULES)
+    check_choice("run", "normaliser", normaliser, NORMALISERS)
     max_jobs = check_int("run", "max_jobs", max_jobs, 1)
     if not isinstance(budget, Budget):
         raise InvalidParameterError(f"budget must be an lcsim.replay.Budget; got {budget!r}.")
@@ -213,185 +454,42 @@ def run(task: Task, optimizer: Optimizer, budget: Budget, *, n_workers: int = 1,
     if budget.unit == "seconds" and task.cost_unit != "seconds":
         raise BudgetError(f"Task {task.key} records no seconds per epoch (cost unit {task.cost_unit!r}); "
                           "give the budget in epochs.")
-    surrogate = bool(getattr(task, "accepts_configs", False))
-    if surrogate:
-        task = task.fresh()  # every run grows its own copy of the pool: runs stay independent and deterministic
+    if budget.unit == "epochs" and budget.amount < 1:
+        raise BudgetError(f"A budget of {budget.amount:g} epochs cannot pay for one epoch; give at least 1 epoch.")
     replica = int(make_rng(derive(seed, "replica", task.key)).integers(task.n_seeds))
-    ledger = _PaidLedger(task, replica)
-    method = method or optimizer.name
-    problem = optimizer.problem
-    max_epoch = task.n_epochs
-    n_cfg = task.n_configs
-    epoch_cost = task.epoch_cost
-    by_epochs = budget.unit == "epochs"
-    epoch_numbers = np.arange(1, max_epoch + 1)  # Observation.epochs are read-only views of this
-    epoch_numbers.setflags(write=False)
-    limit = float(budget.amount)
-
-    chunks: list[tuple] = []     # per finished (or stopped) job: arrays of its newly paid epochs
-    heap: list[tuple] = []
-    counter = 0
-    now = 0.0
-    used = 0.0                   # epochs committed (epoch budgets)
-    free = list(range(n_workers))[::-1]
-    n_jobs = n_asks = n_tells = 0
-    overhead_total = 0.0
-    exhausted = False
-    used_cfgs: set[int] = set()
-    running_trials: set[int] = set()
-
-    def resolve(job: Job) -> int:
-        if job.trial_id in ledger.config_of:
-            cid = ledger.config_of[job.trial_id]
-            if job.config_id is not None and int(job.config_id) != cid:
-                raise InvalidParameterError(f"{method} resumed trial {job.trial_id} with config_id {job.config_id}, "
-                                            f"but the trial runs config_id {cid}; a new configuration needs a new "
-                                            "trial id.")
-            return cid
-        if job.config_id is not None:
-            cid = int(job.config_id)
-            if not 0 <= cid < n_cfg:
-                raise InvalidParameterError(f"{method} asked config_id {cid}; valid rows are 0..{n_cfg - 1}.")
-            return cid
-        if job.config is None:
-            raise InvalidParameterError(f"{method} returned a job with neither config_id nor config: {job}.")
-        if surrogate:
-            return task.add_config(job.config)  # evaluated directly by the surrogate: a new pool row
-        return problem.nearest_candidate(job.config, exclude=used_cfgs)
-
-    def record(r: _Running, upto: int, tell_s: float) -> None:
-        """Note the rows of epochs ``r.done+1..upto`` (already paid); their values are read in one checked,
-        vectorized pass through the ledger when the table is built."""
-        if upto > r.done:
-            k = upto - r.done
-            chunks.append((r.job.trial_id, r.done + 1, k, r.ends[:k], r.cost[:k], r.worker, r.ask_s + tell_s))
-
+    limit = min(budget.amount, budget_capacity(task, budget.unit, replica)) if cap_budget else budget.amount
+    if getattr(task, "accepts_configs", False):
+        task = task.fresh()  # every run grows its own copy of the pool: runs stay independent and deterministic
+    state = _Replay(task, optimizer, budget.unit, limit, n_workers, replica, method or optimizer.name, charge_overhead,
+                    max_jobs)
     while True:
-        # ---- fill free workers
-        while free and not exhausted:
-            t0 = time.perf_counter()
-            job = optimizer.ask()
-            ask_s = time.perf_counter() - t0
-            n_asks += 1
-            overhead_total += ask_s
-            if charge_overhead:
-                now += ask_s
-            if job is None:
-                break
-            n_jobs += 1
-            if n_jobs > max_jobs:
-                raise RuntimeError(f"{method} exceeded max_jobs={max_jobs}; it does not seem to terminate.")
-            if not isinstance(job, Job):
-                raise InvalidParameterError(f"{method}.ask() must return an lcsim Job or None; got {job!r}.")
-            if not 1 <= job.epoch <= max_epoch:
-                raise BudgetError(f"{method} asked epoch {job.epoch}; valid epochs for {task.key} are 1..{max_epoch}.")
-            tid = job.trial_id
-            if tid in running_trials:
-                raise RuntimeError(f"{method} asked trial {tid} while a job of it is still running.")
-            cid = ledger.config_of.get(tid)
-            if cid is None or job.config_id is not None:  # a known trial that names no row skips the checks
-                cid = resolve(job)
-            if surrogate:
-                epoch_cost, n_cfg = task.epoch_cost, task.n_configs
-            done = ledger.paid.get(tid, 0)
-            target = int(job.epoch)
-            if target > done:
-                if by_epochs:
-                    if used + (target - done) > limit + 1e-9:  # the job does not fit: cut it (or stop)
-                        room = math.floor(limit - used + 1e-9)
-                        if room <= 0:
-                            exhausted = True
-                            optimizer.running.discard(tid)
-                            break
-                        target = done + room
-                    used += target - done
-                    if used >= limit - 1e-9:
-                        exhausted = True
-                elif now >= limit:
-                    exhausted = True
-                    optimizer.running.discard(job.trial_id)
-                    break
-                cost = epoch_cost[cid, replica, done:target]
-                if target - done == 1:
-                    total = float(cost[0])
-                    ends = cost + now  # the common one-epoch job: skip the cumulative sum
-                else:
-                    ends = cost.cumsum()
-                    total = float(ends[-1])
-                    ends += now
-            else:
-                cost = ends = np.zeros(0)
-                total = 0.0
-            ledger.config_of[tid] = cid
-            used_cfgs.add(cid)
-            worker = free.pop()
-            running_trials.add(tid)
-            counter += 1
-            finish = float(ends[-1]) if len(ends) else now
-            heapq.heappush(heap, (finish, counter, _Running(job, worker, cid, done, target, ends, cost, total, ask_s)))
-        if not heap:
+        state.fill_workers()
+        if not state.complete_next():
             break
-        finish, _, r = heapq.heappop(heap)
-        if not by_epochs and finish > limit:
-            # time is up: stop every running job at the limit, record what completed by then, tell nothing more
-            now = max(now, limit)
-            stopped = [r] + [e[2] for e in sorted(heap)]
-            heap = []
-            for s in stopped:
-                keep = int(np.searchsorted(s.ends, limit, side="right"))
-                ledger.paid[s.job.trial_id] = s.done + keep
-                record(s, s.done + keep, 0.0)
-                optimizer.running.discard(s.job.trial_id)
-            break
-        now = max(now, finish)
-        running_trials.discard(r.job.trial_id)
-        ledger.paid[r.job.trial_id] = max(r.done, r.target)
-        free.append(r.worker)
-        tell_s = 0.0
-        job = r.job
-        if r.target < job.epoch:
-            # a job cut by the epoch budget is recorded but not told: the run ends with it
-            optimizer.running.discard(job.trial_id)
-        else:
-            first = r.done + 1 if r.target > r.done else job.epoch
-            got = ledger.reveal(job.trial_id, first, job.epoch)
-            # positional arguments: cheaper than keywords, and this runs once per job
-            obs = Observation(job.trial_id, r.cid, epoch_numbers[first - 1:job.epoch],
-                              np.asarray(got["objective"], dtype=float), got["diverged"], r.total,
-                              got["metrics"])
-            t0 = time.perf_counter()
-            optimizer.tell(job, obs)
-            tell_s = time.perf_counter() - t0
-            n_tells += 1
-            overhead_total += tell_s
-            if charge_overhead:
-                now += tell_s
-        if r.target > r.done:  # record(r, r.target, tell_s) without the call and the slices
-            chunks.append((job.trial_id, r.done + 1, r.target - r.done, r.ends, r.cost, r.worker, r.ask_s + tell_s))
-
-    table = _table(task, ledger, chunks, method, optimizer, seed, replica, incumbent)
-    return ReplayResult(table, task, method, seed, budget, overhead_s=overhead_total, n_asks=n_asks,
-                        n_tells=n_tells, sim_time=now)
+    table = _table(task, state.ledger, state.chunks, state.method, optimizer, seed, replica, incumbent, normaliser)
+    return ReplayResult(table, task, state.method, seed, budget, overhead_s=state.overhead, n_asks=state.n_asks,
+                        n_tells=state.n_tells, sim_time=state.now)
 
 
 _ROW_COLS = ["trial_id", "config_id", "epoch", "objective", "diverged", "_metrics", "sim_time", "cost", "worker",
              "overhead_s"]
 
 
-def _table(task: Task, ledger: _PaidLedger, chunks, method, optimizer, seed, replica, incumbent_rule) -> pd.DataFrame:
+def _table(task: Task, ledger: _PaidLedger, chunks: list[_Chunk], method, optimizer, seed, replica, incumbent_rule,
+           normaliser) -> pd.DataFrame:
     n_met = len(task.metrics)
-    ks = np.array([c[2] for c in chunks], dtype=np.int64)
+    ks = np.array([c.k for c in chunks], dtype=np.int64)
     n = int(ks.sum())
     starts = np.cumsum(ks) - ks
-    firsts = np.array([c[1] for c in chunks], dtype=np.int64)
+    firsts = np.array([c.first for c in chunks], dtype=np.int64)
     overhead = np.zeros(n)
     if n:
-        overhead[starts] = [c[6] for c in chunks]
+        overhead[starts] = [c.overhead_s for c in chunks]
 
-    def cat(i):
-        return np.concatenate([c[i] for c in chunks]) if chunks else np.zeros(0)
+    def cat(attr):
+        return np.concatenate([getattr(c, attr) for c in chunks]) if chunks else np.zeros(0)
 
-    trial = np.repeat(np.array([c[0] for c in chunks], dtype=np.int64), ks)
+    trial = np.repeat(np.array([c.trial_id for c in chunks], dtype=np.int64), ks)
     epoch = np.arange(n, dtype=np.int64) + np.repeat(firsts - starts, ks)
     if n:
         config, objective, metrics, diverged = ledger.reveal_rows(trial, epoch)
@@ -399,16 +497,16 @@ def _table(task: Task, ledger: _PaidLedger, chunks, method, optimizer, seed, rep
         config, objective = np.zeros(0, np.int64), np.zeros(0)
         metrics, diverged = np.zeros((0, n_met)), np.zeros(0, bool)
     cols = [trial, config, epoch,
-            np.asarray(objective, float), diverged, np.asarray(metrics, float), cat(3), cat(4),
-            np.repeat(np.array([c[5] for c in chunks], dtype=np.int64), ks), overhead]
+            np.asarray(objective, float), diverged, np.asarray(metrics, float), cat("ends"), cat("cost"),
+            np.repeat(np.array([c.worker for c in chunks], dtype=np.int64), ks), overhead]
     # simulated-time order; ties keep the order in which jobs completed (stable sort)
     order = np.argsort(cols[6], kind="stable")
     cols = [c[order] for c in cols]
     n = len(cols[0])
 
     def text(value: str):
-        # a constant text column: a one-element string array repeated by index (~2x cheaper than broadcasting a
-        # scalar through pd.Series and inserting it, ~4x cheaper than converting n Python strings)
+        # a constant text column: a one-element string array repeated by index (cheaper than broadcasting a
+        # scalar through pd.Series or converting n Python strings)
         return _one_string(value).take(np.zeros(n, dtype=np.intp))
 
     data = {"benchmark": text(task.benchmark), "task": text(task.name), "version": text(task.version),
@@ -420,8 +518,12 @@ def _table(task: Task, ledger: _PaidLedger, chunks, method, optimizer, seed, rep
         data[f"m_{name}"] = cols[5][:, j]
     data["budget_used"] = np.arange(1, n + 1, dtype=float)  # epochs paid by the time of each row
     data["cost_used"] = np.cumsum(data["cost"].astype(float))
-    data.update(_incumbents(data["objective"], data["epoch"], task, incumbent_rule))
-    data["incumbent_rule"] = text(incumbent_rule)  # keeps its place, before the regret columns
+    inc = _incumbents(data["objective"], data["epoch"], task, incumbent_rule, normaliser)
+    inc["incumbent_rule"] = text(incumbent_rule)  # keeps its place, before the regret columns
+    inc["normaliser"] = text(normaliser)
+    inc["regret"] = inc.pop("regret")
+    inc["normalized_regret"] = inc.pop("normalized_regret")
+    data.update(inc)
     return pd.DataFrame(data)
 
 
@@ -431,27 +533,30 @@ def _one_string(value: str):
     return pd.array([value], dtype="str")
 
 
-def _incumbents(objective: np.ndarray, epoch: np.ndarray, task: Task, rule: str) -> dict:
+def _incumbents(objective: np.ndarray, epoch: np.ndarray, task: Task, rule: str, normaliser: str = "final") -> dict:
     sign = 1.0 if task.minimize else -1.0
     obj = np.asarray(objective, dtype=float) * sign
     inc_any = np.minimum.accumulate(obj) * sign if len(obj) else obj
     at_max = np.where(np.asarray(epoch) == task.n_epochs, obj, np.inf)
     inc_max = np.minimum.accumulate(at_max) * sign if len(obj) else at_max
     inc_max = np.where(np.isfinite(inc_max), inc_max, np.nan)
-    oracle = task.oracle
+    oracle = task.oracle_for(normaliser)
     inc = inc_any if rule == "any_epoch" else np.where(np.isnan(inc_max), oracle.worst, inc_max)
-    return {"incumbent_any": inc_any, "incumbent_max": inc_max,
-            "incumbent_rule": np.full(len(obj), rule, dtype=object), "regret": oracle.regret(inc),
+    return {"incumbent_any": inc_any, "incumbent_max": inc_max, "regret": oracle.regret(inc),
             "normalized_regret": oracle.normalized_regret(inc)}
 
 
-def add_incumbents(df: pd.DataFrame, task: Task, rule: str = "any_epoch") -> pd.DataFrame:
+def add_incumbents(df: pd.DataFrame, task: Task, rule: str = "any_epoch", normaliser: str = "final") -> pd.DataFrame:
     """Add incumbent and regret columns to a results table in simulated-time order (in place).
 
     ``incumbent_any``: best objective observed at any epoch so far. ``incumbent_max``: best objective among rows at
-    the task's maximum epoch so far (NaN until one exists). ``regret``/``normalized_regret`` use ``rule``; with
-    ``max_budget`` and no full evaluation yet, the regret is that of the task's worst final value (normalized 1).
+    the task's maximum epoch so far (NaN until one exists). ``regret``/``normalized_regret`` use ``rule`` and the
+    reference ``normaliser`` (:meth:`Task.oracle_for`); with ``max_budget`` and no full evaluation yet, the regret is
+    that of the reference's worst value (normalized 1).
     """
-    for k, v in _incumbents(df["objective"].to_numpy(dtype=float), df["epoch"].to_numpy(), task, rule).items():
+    for k, v in _incumbents(df["objective"].to_numpy(dtype=float), df["epoch"].to_numpy(), task, rule,
+                            normaliser).items():
         df[k] = v
+    df["incumbent_rule"] = rule
+    df["normaliser"] = normaliser
     return df

@@ -30,10 +30,10 @@ import pandas as pd
 
 from .._files import write_atomic
 from ..benchmarks._base import Task
-from ..errors import InvalidParameterError, check_choice, check_float, check_int
+from ..errors import BudgetError, InvalidParameterError, check_choice, check_float, check_int
 from ..seeding import derive
 from . import store
-from .engine import INCUMBENT_RULES, Budget, problem_for, run
+from .engine import INCUMBENT_RULES, NORMALISERS, Budget, budget_capacity, problem_for, run
 
 __all__ = ["GridSpec", "Cell", "cells_of", "run_cell", "run_grid", "EXECUTORS", "BUDGET_UNITS"]
 
@@ -59,11 +59,15 @@ class Cell:
     charge_overhead: bool
     incumbent: str
     root_seed: int
+    normaliser: str = "final"
 
     @property
     def name(self) -> str:
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{self.benchmark}__{self.task}__{self.label}__seed{self.seed}")
-        digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:8]
+        fields = asdict(self)
+        if fields["normaliser"] == "final":  # cells written before the normaliser was a choice keep their names
+            del fields["normaliser"]
+        digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:8]
         return f"{safe}__{digest}"
 
     @property
@@ -94,6 +98,7 @@ class GridSpec:
         incumbent: ``"any_epoch"`` or ``"max_budget"``.
         root_seed: root of every derived seed.
         options: loader options of the benchmark (``lcsim.benchmarks.load(..., **options)``).
+        normaliser: regret reference, ``"final"`` or ``"any_epoch"`` (:meth:`lcsim.benchmarks.Task.oracle_for`).
     """
 
     benchmark: str
@@ -106,6 +111,7 @@ class GridSpec:
     incumbent: str = "any_epoch"
     root_seed: int = 0
     options: dict = field(default_factory=dict)
+    normaliser: str = "final"
 
     def validate(self) -> GridSpec:
         unit, amount = self.budget
@@ -113,6 +119,7 @@ class GridSpec:
         check_float("GridSpec", "budget", amount, 0, None, closed="neither")
         check_int("GridSpec", "n_workers", self.n_workers, 1)
         check_choice("GridSpec", "incumbent", self.incumbent, INCUMBENT_RULES)
+        check_choice("GridSpec", "normaliser", self.normaliser, NORMALISERS)
         for s in self.seeds:
             check_int("GridSpec", "seed", s, 0)
         if not self.tasks or not self.methods or not self.seeds:
@@ -125,7 +132,7 @@ def cells_of(spec: GridSpec) -> list[Cell]:
     spec.validate()
     unit, amount = spec.budget
     return [Cell(spec.benchmark, t, label, name, json.dumps(params, sort_keys=True), int(s), unit, float(amount),
-                 int(spec.n_workers), bool(spec.charge_overhead), spec.incumbent, int(spec.root_seed))
+                 int(spec.n_workers), bool(spec.charge_overhead), spec.incumbent, int(spec.root_seed), spec.normaliser)
             for t in spec.tasks for label, (name, params) in spec.methods.items() for s in spec.seeds]
 
 
@@ -142,10 +149,23 @@ def _load_task(benchmark: str, task: str, options: dict | None = None) -> Task:
 
 
 def budget_for(task: Task, unit: str, amount: float) -> Budget:
-    """The engine budget of a cell on ``task``."""
-    if unit == "full":
-        return Budget.full_evaluations(task, amount)
-    return Budget(float(amount), unit)
+    """The engine budget of a cell on ``task``; refuses one the task cannot absorb (:func:`budget_capacity`)."""
+    budget = Budget.full_evaluations(task, amount) if unit == "full" else Budget(float(amount), unit)
+    if budget.unit == "seconds" and task.cost_unit != "seconds":
+        raise BudgetError(f"Task {task.key} records no seconds per epoch; give the budget in epochs or full-curve "
+                          "equivalents (--budget / --budget-epochs).")
+    if budget.unit == "epochs" and budget.amount < 1:
+        raise BudgetError(f"A budget of {budget.amount:g} epochs cannot pay for one epoch on task {task.key}; give at "
+                          "least 1 epoch.")
+    capacity = budget_capacity(task, budget.unit)
+    if budget.amount > capacity * (1 + 1e-9):
+        full = {"full": task.n_configs, "epochs": capacity}.get(unit)
+        what = f"at most {full:g} {'full-curve equivalents' if unit == 'full' else unit}" if full else (
+            f"at most {capacity:g} simulated seconds")
+        raise BudgetError(f"A budget of {amount:g} {'full-curve equivalents' if unit == 'full' else unit} exceeds what "
+                          f"task {task.key} can absorb (each of its {task.n_configs} configurations trained to epoch "
+                          f"{task.n_epochs} once); give {what}.")
+    return budget
 
 
 def run_cell(cell: Cell, out_dir: str, options: dict | None = None) -> str:
@@ -159,7 +179,7 @@ def run_cell(cell: Cell, out_dir: str, options: dict | None = None) -> str:
         opt = make_optimizer(cell.method, problem_for(task, cell.n_workers), cell.optimizer_seed(),
                              json.loads(cell.params))
         res = run(task, opt, budget, n_workers=cell.n_workers, seed=cell.seed, method=cell.label,
-                  charge_overhead=cell.charge_overhead, incumbent=cell.incumbent)
+                  charge_overhead=cell.charge_overhead, incumbent=cell.incumbent, normaliser=cell.normaliser)
     t = res.table
     t["budget_unit"] = budget.unit
     t["budget"] = float(budget.amount)
@@ -174,23 +194,32 @@ def _manifest(spec: GridSpec) -> dict:
     d = asdict(spec)
     d["methods"] = {k: [v[0], v[1]] for k, v in spec.methods.items()}
     d["budget"] = list(spec.budget)
+    if d["normaliser"] == "final":  # as in Cell.name: grids made before the choice existed still resume
+        del d["normaliser"]
     return d
 
 
 def run_grid(spec: GridSpec, out_dir: str | os.PathLike, *, executor: str = "local", n_jobs: int | None = None,
              scheduler: str | None = None, resume: bool = True, progress: bool = True,
-             dask_processes: bool = True) -> pd.DataFrame:
-    """Run every missing cell of ``spec`` into ``out_dir`` and return the grid's table (:func:`store.read_dir`).
+             dask_processes: bool = True, exclusive: bool = True) -> pd.DataFrame:
+    """Run every missing cell of ``spec`` into ``out_dir`` and return the table of the spec's cells.
 
     Args:
         spec: the grid.
-        out_dir: results directory (created); holds ``grid.json`` and one parquet file per cell.
+        out_dir: results directory (created); holds one parquet file per cell and, with ``exclusive``, ``grid.json``.
         executor: ``"serial"``, ``"local"`` (process pool, default) or ``"dask"``.
         n_jobs: processes (local) or workers (LocalCluster); default: the number of CPUs.
         scheduler: address of a running Dask scheduler (``executor="dask"``); default: start a LocalCluster.
         resume: skip cells whose file exists. With ``False`` an out_dir holding cells raises.
         progress: show a tqdm progress bar.
         dask_processes: LocalCluster with worker processes (``False``: threads in this process).
+        exclusive: the directory belongs to this one grid (the CLI): ``grid.json`` records the spec and a directory
+            holding another grid's results is refused. ``False`` (a shared cell cache, as the paper figures keep
+            one): cells of several grids live side by side; each cell's file name carries a digest of everything
+            that defines it, so a grid reads exactly its own cells.
+
+    Returns:
+        the spec's cells as one table, in (task, method, seed) order.
     """
     check_choice("run_grid", "executor", executor, EXECUTORS)
     if n_jobs is not None:
@@ -199,22 +228,23 @@ def run_grid(spec: GridSpec, out_dir: str | os.PathLike, *, executor: str = "loc
         raise InvalidParameterError("A scheduler address needs executor='dask'.")
     cells = cells_of(spec)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    man_path = out / MANIFEST
-    manifest = json.loads(json.dumps(_manifest(spec), sort_keys=True))
-    if man_path.exists():
-        old = json.loads(man_path.read_text())
-        if old != manifest:
-            raise InvalidParameterError(f"{out} holds results of a different grid ({man_path}); choose another "
-                                        "output directory or delete it.")
+    _make_dir(out)
     existing = {p.name for p in store.cell_files(out)}
-    if existing and not resume:
-        raise InvalidParameterError(f"{out} already holds {len(existing)} result files; pass resume=True "
-                                    "(--resume) to continue that grid or choose another output directory.")
-    write_atomic(man_path, json.dumps(manifest, indent=1, sort_keys=True).encode())
+    if exclusive:
+        man_path = out / MANIFEST
+        manifest = json.loads(json.dumps(_manifest(spec), sort_keys=True))
+        if man_path.exists():
+            old = json.loads(man_path.read_text())
+            if old != manifest:
+                raise InvalidParameterError(f"{out} holds results of a different grid ({man_path}); choose another "
+                                            "output directory or delete it.")
+        if existing and not resume:
+            raise InvalidParameterError(f"{out} already holds {len(existing)} result files; pass resume=True "
+                                        "(--resume) to continue that grid or choose another output directory.")
+        write_atomic(man_path, json.dumps(manifest, indent=1, sort_keys=True).encode())
     for tmp in out.glob(".*.tmp"):  # leftovers of a write interrupted by a kill
         tmp.unlink(missing_ok=True)
-    todo = [c for c in cells if c.filename not in existing]
+    todo = [c for c in cells if c.filename not in existing or not resume]
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -241,7 +271,26 @@ def run_grid(spec: GridSpec, out_dir: str | os.PathLike, *, executor: str = "loc
     finally:
         if bar is not None:
             bar.close()
-    return store.read_dir(out)
+    return pd.concat([store.read_table(out / c.filename) for c in cells], ignore_index=True)
+
+
+def _make_dir(out: Path) -> None:
+    """Create the results directory, or raise one error naming the cause (a file in the way, no permission)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InvalidParameterError(f"Cannot create the results directory {out}: a file of that name (or above it) "
+                                    "is in the way; choose another --out.") from None
+    except NotADirectoryError:
+        raise InvalidParameterError(f"Cannot create the results directory {out}: a part of its path is a file; "
+                                    "choose another --out.") from None
+    except PermissionError:
+        raise InvalidParameterError(f"Cannot create the results directory {out}: permission denied; choose a "
+                                    "writable --out.") from None
+    if not out.is_dir():
+        raise InvalidParameterError(f"{out} is not a directory; choose another --out.")
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise InvalidParameterError(f"The results directory {out} is not writable; choose a writable --out.")
 
 
 def _run_dask(todo, out, options, n_jobs, scheduler, bar, processes) -> None:

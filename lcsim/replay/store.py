@@ -16,11 +16,14 @@ import pyarrow.parquet as pq
 from .._files import write_atomic
 from ..errors import DataFormatError, DataNotFoundError
 
-__all__ = ["write_table", "read_table", "read_dir", "canonical", "WALL_COLUMNS", "SUFFIX"]
+__all__ = ["write_table", "read_table", "read_dir", "canonical", "write_results", "MEASURED_COLUMNS", "SUFFIX"]
 
 SUFFIX = ".parquet"
-#: columns holding measured wall time; excluded when results are compared for identity
-WALL_COLUMNS = ("overhead_s",)
+#: columns holding measured wall time (everything else of a table is simulated and reproducible, unless the runs
+#: charged their overhead to the simulated clock: then ``sim_time`` and what follows from it are measured too)
+MEASURED_COLUMNS = ("overhead_s",)
+#: columns that identify a row of a results table
+ROW_KEYS = ["benchmark", "task", "method", "seed", "trial_id", "epoch"]
 #: sort key of :func:`canonical`
 _KEY = ["benchmark", "task", "method", "seed", "sim_time", "trial_id", "epoch"]
 
@@ -72,6 +75,18 @@ def canonical(df: pd.DataFrame, drop_wall: bool = True) -> pd.DataFrame:
 
     Two runs of the same grid give equal canonical tables whichever executor ran them and in whatever order.
     """
-    out = df.drop(columns=[c for c in WALL_COLUMNS if c in df.columns]) if drop_wall else df
+    out = df.drop(columns=[c for c in MEASURED_COLUMNS if c in df.columns]) if drop_wall else df
     key = [k for k in _KEY if k in out.columns]
     return out.sort_values(key, kind="stable").reset_index(drop=True)
+
+
+def write_results(directory: str | os.PathLike, df: pd.DataFrame) -> tuple[Path, Path]:
+    """Write a grid's table as ``results.parquet`` (the simulated results, :func:`canonical` order, measured columns
+    left out: two runs of one grid give identical bytes) and ``timings.parquet`` (:data:`ROW_KEYS` and the measured
+    columns, same row order); both atomically. Returns the two paths."""
+    d = Path(directory)
+    full = canonical(df, drop_wall=False)
+    results = write_table(d / "results.parquet", full.drop(columns=[c for c in MEASURED_COLUMNS if c in full]))
+    keep = [c for c in ROW_KEYS + list(MEASURED_COLUMNS) if c in full.columns]
+    timings = write_table(d / "timings.parquet", full[keep])
+    return results, timings

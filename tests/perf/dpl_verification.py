@@ -33,17 +33,17 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from lcsim.replay.store import WALL_COLUMNS, read_dir  # noqa: E402
-from lcsim.replay.summary import CELL_KEYS, regret_at, summary_table  # noqa: E402
+from analysis.regret import FRACTIONS, RUN_KEYS, regret_at_fractions, summary_table  # noqa: E402
+from lcsim.replay.store import MEASURED_COLUMNS, read_dir  # noqa: E402
 
-FRACTIONS = (0.25, 0.5, 1.0)
+CELL_KEYS = list(RUN_KEYS)
 
 
 def per_run(df: pd.DataFrame) -> pd.DataFrame:
     """One row per (benchmark, task, method, seed): regret at each fraction, steps, optimizer seconds."""
     rows = []
     for key, g in df.groupby(CELL_KEYS, sort=True):
-        r = regret_at(g, FRACTIONS)
+        r = regret_at_fractions(g, FRACTIONS)["value"].to_numpy()
         ov = g["overhead_s"].to_numpy(dtype=float)
         rows.append({**dict(zip(CELL_KEYS, key)), **{f"{round(100 * f)}%": v for f, v in zip(FRACTIONS, r)},
                      "steps": int((ov > 0).sum()), "optimizer_s": float(ov.sum()),
@@ -75,7 +75,7 @@ def dedup(tables: list[pd.DataFrame]) -> pd.DataFrame:
     keep = []
     for t in tables:
         for key, g in t.groupby(CELL_KEYS, sort=False):
-            body = g.drop(columns=list(WALL_COLUMNS)).reset_index(drop=True)
+            body = g.drop(columns=list(MEASURED_COLUMNS)).reset_index(drop=True)
             if key in seen:
                 pd.testing.assert_frame_equal(seen[key], body, obj=f"run {key} in two directories")
                 continue
