@@ -65,6 +65,53 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
+def deny_read(monkeypatch):
+    """``deny_read(path)`` makes ``path`` behave as after ``chmod 000`` for an unprivileged user.
+
+    The tests run as root here, for whom ``chmod 000`` changes nothing, so the file-system calls are patched instead:
+    ``os.access`` answers no for ``path`` and below; ``os.scandir``/``os.listdir`` of ``path`` or below, ``os.stat``/
+    ``os.lstat`` of anything strictly below it and ``open`` of ``path`` or below raise ``PermissionError`` (EACCES),
+    as the kernel does. Paths elsewhere are untouched.
+    """
+    import builtins
+    import errno
+
+    denied: list[Path] = []
+
+    def hit(p, strict: bool = False) -> bool:
+        if isinstance(p, int):
+            return False
+        q = Path(os.fspath(p)).absolute()
+        return any(q != d and d in q.parents if strict else q == d or d in q.parents for d in denied)
+
+    def refuse(p):
+        raise PermissionError(errno.EACCES, "Permission denied", os.fspath(p))
+
+    def wrap(real, strict=False):
+        def fake(p=".", *a, **k):
+            if hit(p, strict):
+                refuse(p)
+            return real(p, *a, **k)
+        return fake
+
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **k: False if hit(p) else real_access(p, mode, **k))
+    for name in ("scandir", "listdir"):
+        monkeypatch.setattr(os, name, wrap(getattr(os, name)))
+    for name in ("stat", "lstat"):
+        monkeypatch.setattr(os, name, wrap(getattr(os, name), strict=True))
+    monkeypatch.setattr(builtins, "open", wrap(builtins.open))
+    import io
+
+    monkeypatch.setattr(io, "open", wrap(io.open))
+
+    def deny(path) -> Path:
+        denied.append(Path(path).absolute())
+        return Path(path)
+    return deny
+
+
+@pytest.fixture
 def synth():
     from lcsim.benchmarks.synthetic import synthetic_task
 

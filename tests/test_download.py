@@ -153,7 +153,7 @@ def test_corrupted_file_raises_and_leaves_nothing(server, tmp_path, capsys):
                               md5=hashlib.md5(good).hexdigest())]}
     with pytest.raises(ChecksumError, match="md5"):
         dl.download("pd1", tmp_path, table, progress=False, timeout=5)
-    assert _run(["pd1", "--dest", str(tmp_path)], table) == 1
+    assert _run(["pd1", "--dest", str(tmp_path)], table) == 2
     assert "failed verification" in capsys.readouterr().err
     left = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert left == []
@@ -205,7 +205,7 @@ def test_cut_connection_retried_within_one_call(server, tmp_path):
 def test_http_error_and_bad_arguments(server, tmp_path, capsys):
     _, base = server
     table = {"pd1": [Resource(f"{base}/nope", "pd1.tar.gz", "pd1", "tar")]}
-    assert _run(["pd1", "--dest", str(tmp_path)], table) == 1
+    assert _run(["pd1", "--dest", str(tmp_path)], table) == 2
     assert "HTTP 404" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         dl.main(["nosuchbench"], sources=table)
@@ -215,19 +215,55 @@ def test_http_error_and_bad_arguments(server, tmp_path, capsys):
         dl.download("pd1", tmp_path, table, retries=-1)
 
 
+def test_yahpo_surrogate_downloaded_verified_and_loadable(server, shared_data, tmp_path, monkeypatch):
+    """``download lcbench_yahpo`` (the command the loader's messages name) fetches the five files of the official
+    table, checks them against the recorded sha256/size (here the real files, served locally) and installs them where
+    the loader reads them."""
+    H, base = server
+    src = shared_data / "yahpo_data" / "lcbench"
+    table = {"lcbench_yahpo": []}
+    for r in dl.SOURCES["lcbench_yahpo"]:
+        H.files[f"/y/{r.filename}"] = (src / r.filename).read_bytes()
+        table["lcbench_yahpo"].append(Resource(f"{base}/y/{r.filename}", r.filename, r.target, r.kind,
+                                               sha256=r.sha256, size=r.size))
+    dest = tmp_path / "root"
+    assert _run(["lcbench_yahpo", "--dest", str(dest)], table) == 0
+    from lcsim import benchmarks
+    from lcsim.benchmarks.yahpo import DOWNLOAD
+
+    assert DOWNLOAD == "python -m lcsim.data download lcbench_yahpo"
+    monkeypatch.setenv("LCSIM_DATA", str(dest))
+    assert len(benchmarks.get_benchmark("lcbench_yahpo").tasks()) == 34
+    t = benchmarks.load("lcbench_yahpo", "3945", n_configs=3)
+    assert t.extra["model_sha256"] == dl.SOURCES["lcbench_yahpo"][0].sha256
+
+
+def test_unwritable_destination_is_one_line_error(server, tmp_path, capsys):
+    _, base = server
+    table = {"pd1": [Resource(f"{base}/nope", "pd1.tar.gz", "pd1", "tar")]}
+    (tmp_path / "file").write_text("x")
+    assert _run(["pd1", "--dest", str(tmp_path / "file" / "root")], table) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write" in err and "--dest" in err
+
+
 def test_official_table_is_complete():
-    assert set(dl.SOURCES) == {"lcbench", "pd1", "taskset"}
+    assert set(dl.SOURCES) == {"lcbench", "lcbench_yahpo", "pd1", "taskset"}
     pd1 = dl.SOURCES["pd1"][0]
     assert pd1.url == "https://storage.googleapis.com/gresearch/pint/pd1.tar.gz"
     assert pd1.md5 == "e04c789cff8d5ddc9f2301e2ac02d0e3"
     assert [r.url.rsplit("/", 1)[1] for r in dl.SOURCES["lcbench"]] == ["21188598", "21188607"]
     ts = [r for r in dl.SOURCES["taskset"] if r.filename.endswith(".json")]
     assert len(ts) == 12 and all(r.sha256 and r.size for r in ts)
+    ya = dl.SOURCES["lcbench_yahpo"]
+    assert {r.filename for r in ya} >= {"model.onnx", "config_space.json", "encoding.json"}
+    assert all(r.sha256 and r.size and r.target == "yahpo_data/lcbench" for r in ya)
+    assert all(r.url.startswith("https://raw.githubusercontent.com/slds-lmu/yahpo_data/efdab90") for r in ya)
 
 
 def test_taskset_checksums_match_shared_data(shared_data):
-    """The recorded sha256/size of the TaskSet files are those of the DPL release blobs in the shared data."""
-    for r in dl.SOURCES["taskset"]:
-        p = shared_data / "taskset" / "dpl_json" / r.filename
+    """The recorded sha256/size of the TaskSet and YAHPO files are those of the release blobs in the shared data."""
+    for r in dl.SOURCES["taskset"] + dl.SOURCES["lcbench_yahpo"]:
+        p = shared_data / r.target / r.filename
         assert p.stat().st_size == r.size
         assert hashlib.sha256(p.read_bytes()).hexdigest() == r.sha256

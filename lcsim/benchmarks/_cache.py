@@ -8,9 +8,11 @@ A cached task lives at ``cache_root()/tasks/<benchmark>/<task>__<options-hash>__
   (:data:`lcsim.benchmarks._base.FORMAT_VERSION`).
 
 So a changed source file, a changed option or a new lcsim format never serves a stale task. Files are written
-atomically (temporary file + rename, :func:`~lcsim.benchmarks._base.write_atomic`); an unreadable cache file (truncated,
-foreign) is rebuilt from the sources; a failed build leaves no cache file behind. The cache is never placed inside the
-data root (the data root may be read-only and shared).
+atomically (temporary file + rename, :func:`lcsim._files.write_atomic`); an unreadable cache file (truncated,
+foreign) is rebuilt from the sources; a failed build or write (a full disk, a read-only folder) leaves no cache file
+behind and raises :class:`~lcsim.errors.DataAccessError` naming the fix. A cache root that is a file (or lies under
+one) is refused before anything is parsed. The cache is never placed inside the data root (the data root may be
+read-only and shared).
 
 Loaders of every benchmark use the one function :func:`cached`::
 
@@ -21,6 +23,7 @@ return bit-identical tasks (curves are stored as float32, see :meth:`Task.to_byt
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -30,8 +33,9 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from .._files import sha256_file
-from ..errors import DataFormatError, InvalidParameterError
+from ..errors import DataAccessError, DataFormatError, InvalidParameterError
 from ._base import FORMAT_VERSION, Task
+from ._datafiles import access_error
 
 __all__ = ["CACHE_VERSION", "cached", "cache_path", "source_checksum", "clear_memo", "check_options"]
 
@@ -50,10 +54,15 @@ def clear_memo() -> None:
 def source_checksum(path: str | os.PathLike) -> str:
     """sha256 of a source file, memoized per (path, size, mtime) within the process."""
     p = Path(path)
-    st = p.stat()
-    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _CHECKSUMS:
-        _CHECKSUMS[key] = sha256_file(p)
+    try:
+        st = p.stat()
+        key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+        if key not in _CHECKSUMS:
+            _CHECKSUMS[key] = sha256_file(p)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise access_error(exc, p) from exc
     return _CHECKSUMS[key]
 
 
@@ -87,12 +96,38 @@ def _check_not_in_data_root(cache: Path) -> None:
             "Set LCSIM_CACHE to a directory outside it.")
 
 
+_CACHE_FIX = "set LCSIM_CACHE to a writable folder, or load with cache=False"
+
+
+def _check_cache_root(root: Path) -> None:
+    """Refuse a cache root that is a file or lies under one (it could never hold a cache entry)."""
+    p = root
+    while not os.path.lexists(p) and p != p.parent:
+        p = p.parent
+    if not p.is_dir():
+        raise DataAccessError(f"The cache folder {root} cannot be created: {p} is a file, not a folder; "
+                              f"{_CACHE_FIX}.")
+
+
+def _write_error(exc: OSError, path: Path) -> DataAccessError:
+    """The one-line error for a cache entry that could not be written (nothing of it is left behind)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        why = "no space left on the device (or quota exceeded)"
+        fix = "free some space, " + _CACHE_FIX.replace("a writable folder", "a folder on another disk")
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why, fix = "permission denied (or a read-only file system)", _CACHE_FIX
+    else:
+        why, fix = exc.strerror or str(exc), _CACHE_FIX
+    return DataAccessError(f"Cannot write the cache entry {path}: {why}; nothing was written; {fix}.")
+
+
 def cache_path(benchmark: str, task: str, options: Mapping, sources: Iterable[str | os.PathLike]) -> Path:
     """Where the cached task for these sources and options lives (the file may not exist)."""
     from . import cache_root
 
     root = cache_root()
     _check_not_in_data_root(root)
+    _check_cache_root(root)
     opt_hash = _hash({"options": dict(options), "cache": CACHE_VERSION, "format": FORMAT_VERSION})[:12]
     src = [source_checksum(s) for s in sources]
     key = _hash({"benchmark": benchmark, "task": task, "opt": opt_hash, "sources": src})[:16]
@@ -113,6 +148,9 @@ def cached(benchmark: str, task: str, options: Mapping, sources: Iterable[str | 
 
     Returns:
         The task, read back from the cache file (also right after a cold build).
+
+    Raises:
+        DataAccessError: the cache root is a file, or the entry cannot be written (full disk, permissions).
     """
     sources = [Path(s) for s in sources]
     if not use_cache:
@@ -125,7 +163,10 @@ def cached(benchmark: str, task: str, options: Mapping, sources: Iterable[str | 
             warnings.warn(f"Rebuilding unreadable cache file {path}: {exc}", RuntimeWarning, stacklevel=2)
     built = build()
     built.extra = dict(built.extra, cache_key=path.stem)
-    built.save(path)
+    try:
+        built.save(path)  # write_atomic: a failed write removes its temporary file, the entry never exists half
+    except OSError as exc:
+        raise _write_error(exc, path) from exc
     # drop stale siblings: same task and options, other source checksums
     prefix = path.name.rsplit("__", 1)[0] + "__"
     for old in path.parent.glob(prefix + "*.npz"):

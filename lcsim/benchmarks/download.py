@@ -1,4 +1,4 @@
-"""``python -m lcsim.data download {lcbench,pd1,taskset}``: fetch, verify and unpack the official benchmark files.
+"""``python -m lcsim.data download {lcbench,lcbench_yahpo,pd1,taskset}``: fetch, verify and unpack the official files.
 
 Each file is streamed to ``<dest>/.downloads/<name>.part`` (resumed with an HTTP ``Range`` request when a previous
 transfer was cut off), verified, renamed atomically, then unpacked into the layout lcsim's loaders read::
@@ -6,6 +6,7 @@ transfer was cut off), verified, renamed atomically, then unpacked into the layo
     <dest>/lcbench/data_2k_lw.json          (and data_2k.json with --full)
     <dest>/pd1/pd1_{matched,unmatched}_phase{0,1}_results.jsonl.gz
     <dest>/taskset/dpl_json/<task>.json     (12 files + LICENSE)
+    <dest>/yahpo_data/lcbench/model.onnx    (+ config_space.json, encoding.json, README.txt, LICENSE-2.0.txt)
 
 ``<dest>`` defaults to the data root (``$LCSIM_DATA`` or the user data directory). A file that fails verification
 is deleted, so nothing unverified is ever left in the data root.
@@ -15,11 +16,14 @@ Verification per source (see :data:`SOURCES`):
 * PD1 ``pd1.tar.gz`` -- md5 ``e04c789cff8d5ddc9f2301e2ac02d0e3`` (published with the data).
 * TaskSet -- sha256 and size of each of the 12 json files of the DPL code release
   (github.com/machinelearningnuremberg/DPL, commit de44b74, ``data/taskset/``), computed from those blobs.
+* YAHPO-LCBench surrogate -- sha256 and size of the five files of YAHPO Gym's data release 1.0.2
+  (github.com/slds-lmu/yahpo_data, commit efdab90, ``lcbench/``), computed from those blobs. Only the files lcsim
+  reads and the licence are fetched, into ``yahpo_data/lcbench/`` (the folder layout yahpo-gym itself reads).
 * LCBench ``data_2k_lw.zip`` / ``data_2k.zip`` (figshare files 21188598 / 21188607) -- figshare publishes no
   checksum that lcsim could find, so they are checked for the byte count the server announced (``Content-Length``)
   and for zip integrity (every member's CRC-32, :meth:`zipfile.ZipFile.testzip`) before unpacking.
 
-Licences: LCBench Apache-2.0, PD1 CC-BY 4.0, TaskSet (DPL release) Apache-2.0.
+Licences: LCBench Apache-2.0, PD1 CC-BY 4.0, TaskSet (DPL release) Apache-2.0, YAHPO data Apache-2.0.
 """
 from __future__ import annotations
 
@@ -108,6 +112,15 @@ _TASKSET_FILES = {  # name -> (sha256, size), from the DPL release blobs
         ("b81762ce3cc0e56e0146853abc809189a3eff1c756cf7a9c4bdb1f64c79084c5", 3381410),
 }
 
+_YAHPO = "https://raw.githubusercontent.com/slds-lmu/yahpo_data/efdab9072f63bd680396cd4b78b927c4a0caaad3/lcbench"
+_YAHPO_FILES = {  # name -> (sha256, size), from the yahpo_data 1.0.2 blobs
+    "model.onnx": ("b45c0d85ae39abf8820c8bea5ac82f415763afcbaf3b725e36af452b09cb6dcd", 2153124),
+    "config_space.json": ("4d1c78a91429b4a37628e13f286cf1abe15f778a09722a4c01714f2d72a8200d", 2151),
+    "encoding.json": ("d8af928f412bbeb07e58ecd69877fcab35fbc595333d1c1c3f76120d2f2508da", 507),
+    "README.txt": ("95abb5d7b8f7e21b32429cba85c74b57e59d5493689429beb336faa1388f0c08", 180),
+    "LICENSE-2.0.txt": ("cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30", 11358),
+}
+
 #: benchmark -> files; override with the ``sources`` argument of :func:`download` / :func:`main` (tests, mirrors).
 SOURCES: dict[str, list[Resource]] = {
     "lcbench": [
@@ -123,6 +136,8 @@ SOURCES: dict[str, list[Resource]] = {
     + [Resource("https://raw.githubusercontent.com/machinelearningnuremberg/DPL/"
                 "de44b74030a7d4bb37467add431e6fac19cd357a/LICENSE", "LICENSE", "taskset/dpl_json", "file",
                 sha256="c71d239df91726fc519c6eb72d318ec65820627232b2f796219e87dcf35d0ab4", size=11357)],
+    "lcbench_yahpo": [Resource(f"{_YAHPO}/{n}", n, "yahpo_data/lcbench", "file", sha256=h, size=s)
+                      for n, (h, s) in _YAHPO_FILES.items()],
 }
 
 MANIFEST = ".lcsim-download.json"
@@ -332,9 +347,9 @@ def download(benchmark: str, dest: str | os.PathLike | None = None, sources: Map
 
 
 def main(argv: Sequence[str] | None = None, sources: Mapping[str, Sequence[Resource]] | None = None) -> int:
-    """Command line: ``download {lcbench,pd1,taskset} [--dest DIR] [--full] [--force] [--no-progress]``.
+    """Command line: ``download {lcbench,lcbench_yahpo,pd1,taskset} [--dest DIR] [--full] [--force] [--no-progress]``.
 
-    Returns the exit status (0 on success, 1 with the error printed on failure).
+    Returns the exit status: 0 on success, 2 with the one-line error printed on failure (as for a usage error).
     """
     table = SOURCES if sources is None else sources
     p = argparse.ArgumentParser(prog="python -m lcsim.data download",
@@ -352,7 +367,11 @@ def main(argv: Sequence[str] | None = None, sources: Mapping[str, Sequence[Resou
                          progress=not args.no_progress, retries=args.retries, timeout=args.timeout)
     except LcsimError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2
+    except OSError as exc:  # the destination cannot be written: not a folder, read-only, full disk
+        print(f"error: cannot write {exc.filename or args.dest}: {exc.strerror or exc}; choose a writable --dest "
+              "(or LCSIM_DATA) with free space.", file=sys.stderr)
+        return 2
     print("\n".join(str(x) for x in paths))
     return 0
 

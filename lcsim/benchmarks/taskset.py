@@ -51,6 +51,7 @@ from ConfigSpace import ConfigurationSpace, Float
 from ..errors import DataFormatError, DataNotFoundError, check_choice
 from ._base import Metric, Task
 from ._cache import cached, check_options, source_checksum
+from ._datafiles import access_error, check_readable
 from ._registry import Benchmark
 
 __all__ = ["TaskSetBenchmark", "HP_NAMES", "LOG_HPS", "DPL_TASKS", "taskset_space", "sample_adam8p_wide_grid",
@@ -147,12 +148,15 @@ def parse_dpl_json(path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
         (n_cfg, 1, n_epoch, 3) with channels ``train_loss``, ``valid_loss``, ``valid2_loss``.
 
     Raises:
-        DataFormatError: unreadable/truncated json, a missing key, or curves of unequal length.
+        DataFormatError: truncated or malformed json, a missing key, or curves of unequal length.
+        DataAccessError: the file cannot be read (permissions).
     """
     path = Path(path)
     try:
         with open(path, "rb") as fh:
             records = json.load(fh)
+    except OSError as exc:
+        raise access_error(exc, path) from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataFormatError(f"{path}: not valid JSON ({exc}); the file is truncated or corrupt. "
                               f"Re-download it with `{DOWNLOAD}`.") from exc
@@ -221,6 +225,8 @@ def parse_raw_npz(path: str | Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarra
             names, xs, ys = read(True)
     except DataFormatError:
         raise
+    except PermissionError as exc:
+        raise access_error(exc, path) from exc
     except Exception as exc:  # BadZipFile, EOFError, ValueError ...
         raise DataFormatError(f"{path}: not a readable TaskSet npz ({type(exc).__name__}: {exc}). "
                               f"Re-download it with `{DOWNLOAD}`.") from exc
@@ -265,16 +271,24 @@ class TaskSetBenchmark(Benchmark):
     def _raw_dir(self) -> Path:
         return _dataroot() / "task_set_data"
 
-    def _json_tasks(self) -> list[str]:
-        d = self._json_dir()
-        return sorted(p.stem for p in d.glob("*.json")) if d.is_dir() else []
+    def json_files(self) -> list[Path]:
+        """The ``dpl_json/<task>.json`` files present (:class:`DataAccessError` if the folder cannot be read)."""
+        return self._files(self._json_dir(), "*.json")
 
-    def _raw_tasks(self) -> list[str]:
-        d = self._raw_dir()
-        return sorted(p.parent.name for p in d.glob(f"*/{RAW_FILE}")) if d.is_dir() else []
+    def raw_files(self) -> list[Path]:
+        """The ``task_set_data/<task>/`` npz files present (:class:`DataAccessError` if a folder cannot be read)."""
+        return self._files(self._raw_dir(), f"*/{RAW_FILE}")
+
+    @staticmethod
+    def _files(d: Path, pattern: str) -> list[Path]:
+        check_readable(d)            # glob would silently find nothing in an unreadable folder
+        try:
+            return sorted(d.glob(pattern)) if d.is_dir() else []
+        except OSError as exc:
+            raise access_error(exc, d) from exc
 
     def tasks(self) -> list[str]:
-        names = sorted(set(self._json_tasks()) | set(self._raw_tasks()))
+        names = sorted({p.stem for p in self.json_files()} | {p.parent.name for p in self.raw_files()})
         if not names:
             raise _not_found(_dataroot())
         return names
@@ -291,11 +305,13 @@ class TaskSetBenchmark(Benchmark):
         if source == "auto":
             source = "dpl_json" if jpath.is_file() else "raw"
         path = jpath if source == "dpl_json" else rpath
+        check_readable(path)
         if not path.is_file():
             raise DataNotFoundError(f"TaskSet task {task!r} has no {source} file at {path}. Run `{DOWNLOAD}`, or "
                                     f"pass source='auto'.")
+
         def build():
-            return (_build(task, path, source, filter))
+            return _build(task, path, source, filter)
         return cached(self.name, task, {"filter": filter, "source": source}, [path], build, use_cache=cache)
 
 

@@ -1,7 +1,8 @@
 """LCBench through the YAHPO Gym 1.0.2 surrogate (Pfisterer et al., 2022), run with onnxruntime directly.
 
 The surrogate lives in ``$LCSIM_DATA/yahpo_data/lcbench/`` (``model.onnx``, ``config_space.json``,
-``encoding.json``). lcsim does not depend on yahpo-gym (it pins numpy<2 and ConfigSpace<=0.6.1); it reproduces
+``encoding.json``; ``python -m lcsim.data download lcbench_yahpo`` fetches them from YAHPO Gym's data release
+1.0.2, checked by sha256). lcsim does not depend on yahpo-gym (it pins numpy<2 and ConfigSpace<=0.6.1); it reproduces
 yahpo-gym's input encoding (``BenchmarkSet._config_to_xs``) exactly:
 
 * ``x_cat`` int32 of shape (N, 1): the OpenML task id *as a string*, integer-encoded through ``encoding.json``;
@@ -44,6 +45,7 @@ from ..errors import DataFormatError, DataNotFoundError, InvalidParameterError, 
 from ..seeding import derive, int_seed
 from ._base import Metric, Task
 from ._cache import cached, check_options, source_checksum
+from ._datafiles import access_error, check_readable, onnx_problem
 from ._registry import Benchmark
 
 if TYPE_CHECKING:
@@ -59,7 +61,9 @@ Y_NAMES = ["time", "val_accuracy", "val_cross_entropy", "val_balanced_accuracy",
 Y_MINIMIZE = [True, False, True, False, True, False]
 MAX_EPOCH = 52
 DOWNLOAD = "python -m lcsim.data download lcbench_yahpo"
-_FILES = ("model.onnx", "config_space.json", "encoding.json")
+#: the fix for a damaged surrogate file (``--force``: the downloader skips files it installed before)
+REDOWNLOAD = f"{DOWNLOAD} --force"
+FILES = ("model.onnx", "config_space.json", "encoding.json")
 
 
 def _folder(root: str | Path | None = None) -> Path:
@@ -70,14 +74,23 @@ def _folder(root: str | Path | None = None) -> Path:
     return Path(root)
 
 
+def not_found(path: Path) -> DataNotFoundError:
+    """The error for a missing surrogate file or folder ``path``, naming the command that fetches it."""
+    return DataNotFoundError(f"YAHPO LCBench surrogate file {path} not found. Run `{DOWNLOAD}` or set LCSIM_DATA to a "
+                             "folder holding yahpo_data/lcbench/.")
+
+
 def _read_space(path: Path) -> tuple[ConfigurationSpace, list[str]]:
     """Build the 7-D search space and the task-id list from yahpo's ``config_space.json`` (format 0.2)."""
     try:
         doc = json.loads(path.read_text())
         hps = {h["name"]: h for h in doc["hyperparameters"]}
         task_ids = [str(c) for c in hps["OpenML_task_id"]["choices"]]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise DataFormatError(f"{path}: not a yahpo config_space.json ({type(exc).__name__}: {exc}).") from exc
+    except OSError as exc:
+        raise access_error(exc, path) from exc
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        raise DataFormatError(f"{path}: not a yahpo config_space.json ({type(exc).__name__}: {exc}); the file is "
+                              f"truncated or corrupt. Run `{REDOWNLOAD}`.") from exc
     space = ConfigurationSpace(seed=0)
     out = []
     for name in HP_NAMES:
@@ -104,31 +117,46 @@ class YahpoLCBenchSurrogate:
 
     Raises:
         DataNotFoundError: a file is missing (the message names the download command).
+        DataFormatError: a file is truncated or corrupt (the message names it and the command that replaces it).
+        DataAccessError: a file or folder cannot be read (permissions).
     """
 
     def __init__(self, root: str | Path | None = None, n_threads: int | None = None):
         self.root = _folder(root)
-        for f in _FILES:
+        for f in FILES:
+            check_readable(self.root / f)
             if not (self.root / f).is_file():
-                raise DataNotFoundError(f"YAHPO LCBench surrogate file {self.root / f} not found. Run `{DOWNLOAD}` "
-                                        "or set LCSIM_DATA to a folder holding yahpo_data/lcbench/.")
+                raise not_found(self.root / f)
         self.space, self.task_ids = _read_space(self.root / "config_space.json")
         try:
             enc = json.loads((self.root / "encoding.json").read_text())["OpenML_task_id"]
-        except (json.JSONDecodeError, KeyError) as exc:
-            raise DataFormatError(f"{self.root / 'encoding.json'}: not a yahpo encoding file ({exc}).") from exc
+        except OSError as exc:
+            raise access_error(exc, self.root / "encoding.json") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+            raise DataFormatError(f"{self.root / 'encoding.json'}: not a yahpo encoding file ({type(exc).__name__}: "
+                                  f"{exc}); the file is truncated or corrupt. Run `{REDOWNLOAD}`.") from exc
         self.encoding = {str(k): int(v) for k, v in enc.items()}
         missing = [t for t in self.task_ids if t not in self.encoding]
         if missing:
             raise DataFormatError(f"{self.root / 'encoding.json'} has no code for task ids {missing}.")
+        model = self.root / "model.onnx"
+        try:
+            problem = onnx_problem(model)
+        except OSError as exc:
+            raise access_error(exc, model) from exc
+        if problem is not None:
+            raise DataFormatError(f"{model}: {problem}; the surrogate model is corrupt. Run `{REDOWNLOAD}`.")
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         if n_threads is not None:
             opts.intra_op_num_threads = check_int("YahpoLCBenchSurrogate", "n_threads", n_threads, 1)
             opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(self.root / "model.onnx"), sess_options=opts,
-                                            providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 -- onnxruntime raises its own types (InvalidProtobuf, Fail, ...)
+            raise DataFormatError(f"{model}: onnxruntime cannot load it ({type(exc).__name__}); the surrogate model "
+                                  f"is corrupt. Run `{REDOWNLOAD}`.") from exc
         names = {i.name for i in self.session.get_inputs()}
         if names != {"x_cat", "x_cont"}:
             raise DataFormatError(f"{self.root / 'model.onnx'}: inputs {sorted(names)}, expected x_cat and x_cont.")
@@ -263,9 +291,9 @@ class YahpoLCBenchBenchmark(Benchmark):
 
     def tasks(self) -> list[str]:
         path = _folder() / "config_space.json"
+        check_readable(path)
         if not path.is_file():
-            raise DataNotFoundError(f"YAHPO LCBench surrogate not found at {path.parent}. Run `{DOWNLOAD}` or set "
-                                    "LCSIM_DATA to a folder holding yahpo_data/lcbench/.")
+            raise not_found(path)
         return _read_space(path)[1]
 
     def _load(self, task: str, **options) -> Task:
@@ -290,7 +318,7 @@ class YahpoLCBenchBenchmark(Benchmark):
         n_configs = check_int("YahpoLCBenchBenchmark.load", "n_configs", n_configs, 1)
         seed = check_int("YahpoLCBenchBenchmark.load", "seed", seed, 0)
         folder = _folder()
-        sources = [folder / f for f in _FILES]
+        sources = [folder / f for f in FILES]
         return cached(self.name, task, {"n_configs": n_configs, "seed": seed}, sources,
                       lambda: tabulate(task, n_configs, seed, YahpoLCBenchSurrogate(folder, n_threads)),
                       use_cache=cache)

@@ -1,4 +1,8 @@
-"""Implementation of ``python -m lcsim.data`` (list, info, download); see the package docstring."""
+"""Implementation of ``python -m lcsim.data`` (list, info, download); see the package docstring.
+
+Exit status: 0 on success; 2 for a usage error (argparse) and for any data error, printed as one line naming the
+cause and the fix.
+"""
 from __future__ import annotations
 
 import argparse
@@ -8,24 +12,9 @@ import sys
 import numpy as np
 
 from ..errors import LcsimError
+from ._status import availability
 
 __all__ = ["main", "availability", "info_lines"]
-
-
-def availability() -> list[tuple[str, list[str], str]]:
-    """``(benchmark, tasks, status)`` for every registered benchmark; ``status`` is ``"available"`` or the reason."""
-    from ..benchmarks import get_benchmark, list_benchmarks
-
-    rows = []
-    for name in list_benchmarks():
-        try:
-            tasks = get_benchmark(name).tasks()
-            rows.append((name, list(tasks), "available"))
-        except LcsimError as exc:
-            rows.append((name, [], f"missing: {exc}"))
-        except ImportError as exc:
-            rows.append((name, [], f"loader not installed in this build ({exc.name or exc})"))
-    return rows
 
 
 def info_lines(benchmark: str, task: str | None = None, **options) -> list[str]:
@@ -107,9 +96,9 @@ def main(argv: list[str] | None = None) -> int:
             from ..benchmarks import data_root
 
             print(f"data root: {data_root()}")
-            for name, tasks, status in availability():
-                print(f"{name}: {status if status != 'available' else f'{len(tasks)} tasks available'}")
-                for t in tasks:
+            for st in availability():
+                print(st.line())
+                for t in st.tasks:
                     print(f"  {t}")
             return 0
         for line in info_lines(args.benchmark, args.task, **_parse_options(args.option)):
@@ -117,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except LcsimError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2
+    except OSError as exc:  # a file-system failure no loader turned into an LcsimError
+        from ..benchmarks._datafiles import access_error
+
+        print(f"error: {access_error(exc, exc.filename or '.')}", file=sys.stderr)
+        return 2
 
 
