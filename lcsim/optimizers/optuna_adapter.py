@@ -26,7 +26,9 @@ Mapping:
   trial it asked). The served row is recorded as the trial's user attribute ``config_id``;
 * diverged runs: the served value (the task's worst value) is reported like any other;
 * seed: a sampler named by its class gets ``seed=lcsim.seeding.int_seed(seed)`` (``self.sampler_seed``); a sampler
-  instance is used as given, with its own seed.
+  instance is used as given, with its own seed. The study is named ``lcsim-optuna-{sampler_seed}``: Optuna's
+  ``HyperbandPruner`` assigns trials to brackets by a hash of the study name, so a fixed name keeps runs
+  deterministic (Optuna's default name is a random UUID).
 
 After a run, ``self.study`` is an ordinary Optuna study (``best_trial``, ``trials_dataframe()``, visualizations).
 """
@@ -173,7 +175,8 @@ class Optuna(Optimizer):
         self.distributions = optuna_distributions(problem.space)
         with _quiet(optuna):
             self.study = optuna.create_study(direction="minimize" if problem.minimize else "maximize",
-                                             sampler=self.sampler, pruner=self.pruner)
+                                             sampler=self.sampler, pruner=self.pruner,
+                                             study_name=f"lcsim-optuna-{self.sampler_seed}")
         self._trials: dict[int, object] = {}   # lcsim trial id -> optuna Trial, until it is pruned or complete
         self._waiting: list[int] = []          # trials whose last epoch was told, oldest first
         self._reported: dict[int, int] = {}    # lcsim trial id -> last epoch reported
