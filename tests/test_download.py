@@ -93,7 +93,7 @@ def _run(argv, table):
     return dl.main(list(argv) + ["--no-progress", "--timeout", "5"], sources=table)
 
 
-def test_taskset_files_verified_by_sha256_and_installed(server, tmp_path):
+def test_taskset_files_verified_by_sha256_and_installed(server, tmp_path, monkeypatch):
     H, base = server
     payload = json.dumps([{"hp": {"learning_rate": 0.1}, "train": {"loss": [1.0]}}]).encode()
     H.files["/t/a.json"] = payload
@@ -108,6 +108,10 @@ def test_taskset_files_verified_by_sha256_and_installed(server, tmp_path):
     assert not (tmp_path / ".downloads").exists()
     man = json.loads((tmp_path / "taskset/dpl_json/.lcsim-download.json").read_text())
     assert man["a.json"]["files"] == ["taskset/dpl_json/a.json"]
+    monkeypatch.setenv("LCSIM_DATA", str(tmp_path))
+    from lcsim.benchmarks import get_benchmark
+
+    assert get_benchmark("taskset").tasks() == ["a"]      # the manifest (a .json file too) is not a task
     # second run: skipped, no new request
     n = len(H.log)
     assert _run(["taskset", "--dest", str(tmp_path)], table) == 0

@@ -281,9 +281,10 @@ class TaskSetBenchmark(Benchmark):
 
     @staticmethod
     def _files(d: Path, pattern: str) -> list[Path]:
+        """Files matching ``pattern`` in ``d``, hidden ones (the downloader's ``.lcsim-download.json``) left out."""
         check_readable(d)            # glob would silently find nothing in an unreadable folder
         try:
-            return sorted(d.glob(pattern)) if d.is_dir() else []
+            return sorted(p for p in d.glob(pattern) if not p.name.startswith(".")) if d.is_dir() else []
         except OSError as exc:
             raise access_error(exc, d) from exc
 
