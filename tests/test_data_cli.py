@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from lcsim.data import availability, main, status_of
+from lcsim.testing.fixtures import write_lcbench_raw, write_pd1_raw
 from lcsim.testing.taskset_files import write_dpl_json
 
 TASK = "FixedTextRNNClassification_imdb_patch32_GRU64_avg_bs128"
@@ -130,7 +131,7 @@ def test_list_names_truncated_json_and_keeps_intact_tasks(tmp_path, monkeypatch,
     rows = _list(monkeypatch, capsys, root)
     assert rows["taskset"].startswith(f"corrupt: {bad}: truncated"), rows["taskset"]
     assert "`python -m lcsim.data download taskset --force`" in rows["taskset"]
-    assert "(1 other tasks available)" in rows["taskset"]
+    assert "(1 task of intact files available)" in rows["taskset"]
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
@@ -143,6 +144,7 @@ def test_list_names_corrupt_onnx(shared_data, tmp_path, monkeypatch, capsys, dam
     rows = _list(monkeypatch, capsys, tmp_path)
     assert rows["lcbench_yahpo"].startswith(f"corrupt: {model}: "), rows["lcbench_yahpo"]
     assert "`python -m lcsim.data download lcbench_yahpo --force`" in rows["lcbench_yahpo"]
+    assert "available" not in rows["lcbench_yahpo"]
 
 
 def test_list_intact_copy_of_real_data_is_available(shared_data, tmp_path, monkeypatch, capsys):
@@ -180,3 +182,23 @@ def test_list_permission_error_without_access_check_is_one_line(tmp_path, monkey
     rows = _list(monkeypatch, capsys, root)
     for b in FILE_BENCHMARKS:   # the folder that refuses entry is named, not a file below it
         assert rows[b].startswith(f"unreadable: Permission denied: the folder {root} is not readable"), rows[b]
+
+
+def test_list_raw_lcbench_and_pd1_present_or_damaged(tmp_path, monkeypatch, capsys):
+    """Raw LCBench/PD1 files name their tasks only inside: `list` says they are present without parsing them, and
+    never lists file names as tasks; a zip or gzip that is not one is called corrupt."""
+    root = tmp_path / "data"
+    write_lcbench_raw(root / "lcbench" / "data_2k_lw.zip")
+    write_pd1_raw(root / "pd1")
+    rows = _list(monkeypatch, capsys, root)
+    assert rows["lcbench"] == f"available (data_2k_lw.zip in {root / 'lcbench'}; the task names are read from the " \
+                              "file on load)"
+    assert rows["pd1"].startswith(f"available (4 raw files in {root / 'pd1'}")
+    assert status_of("lcbench").tasks == [] and status_of("pd1").tasks == []
+    (root / "lcbench" / "data_2k_lw.zip").write_bytes(b"PK\x03\x04 cut")
+    gz = sorted((root / "pd1").glob("*.gz"))[0]
+    gz.write_bytes(b"{not gzip}")
+    rows = _list(monkeypatch, capsys, root)
+    assert rows["lcbench"].startswith(f"corrupt: {root / 'lcbench' / 'data_2k_lw.zip'}: not a readable zip")
+    assert "`python -m lcsim.data download lcbench --force`" in rows["lcbench"]
+    assert rows["pd1"].startswith(f"corrupt: {gz}: not a gzip file") and "available" not in rows["pd1"]

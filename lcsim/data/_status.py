@@ -40,13 +40,19 @@ class DataStatus(NamedTuple):
     def line(self) -> str:
         """The one-line summary ``list`` prints."""
         if self.state == "available":
-            head = f"{len(self.tasks)} tasks available" if self.tasks else "available"
+            head = f"{_tasks(len(self.tasks))} available" if self.tasks else "available"
             return f"{self.benchmark}: {head} ({self.detail})"
         return f"{self.benchmark}: {self.state}: {self.detail}"
 
 
-def _check(name: str, files: Iterable[Path], task_of: Callable[[Path], str], fix: str, where: str) -> DataStatus:
-    """Status of a benchmark whose tasks are ``task_of(file)`` for each intact file of ``files``."""
+def _tasks(n: int) -> str:
+    return f"{n} task{'' if n == 1 else 's'}"
+
+
+def _check(name: str, files: Iterable[Path], task_of: Callable[[Path], str] | None, fix: str,
+           where: str) -> DataStatus:
+    """Status of a benchmark whose tasks are ``task_of(file)`` for each intact file of ``files`` (``task_of=None``:
+    the files do not name tasks one by one; the caller fills ``tasks``)."""
     from ..benchmarks._datafiles import access_error, check_readable, file_problem
 
     good, bad, denied = [], [], []
@@ -64,8 +70,8 @@ def _check(name: str, files: Iterable[Path], task_of: Callable[[Path], str], fix
             good.append(f)
         else:
             bad.append(f"{f}: {problem}")
-    tasks = sorted({task_of(f) for f in good})
-    rest = f" ({len(tasks)} other tasks available)" if tasks else ""
+    tasks = sorted({task_of(f) for f in good}) if task_of is not None else []
+    rest = f" ({_tasks(len(tasks))} of intact files available)" if tasks else ""
     if denied:
         more = f" ({len(denied) - 1} more such files)" if len(denied) > 1 else ""
         return DataStatus(name, "unreadable", tasks, f"{denied[0]}{more}{rest}")
@@ -117,10 +123,10 @@ def _lcbench_yahpo() -> DataStatus:
     for f in yahpo.FILES:
         if not (folder / f).is_file():
             raise yahpo.not_found(folder / f)
-    st = _check("lcbench_yahpo", [folder / f for f in yahpo.FILES], lambda p: p.name, yahpo.REDOWNLOAD,
+    st = _check("lcbench_yahpo", [folder / f for f in yahpo.FILES], None, yahpo.REDOWNLOAD,
                 f"YAHPO Gym surrogate in {folder}")
     if st.state != "available":
-        return st._replace(tasks=[])
+        return st
     return st._replace(tasks=list(yahpo._read_space(folder / "config_space.json")[1]))  # DataFormatError: corrupt
 
 
@@ -143,11 +149,11 @@ def _lcbench() -> DataStatus:
     raw = [p for p in paths["raw"].values() if p is not None]
     fix = "python -m lcsim.data download lcbench --force"
     if raw:
-        return _check("lcbench", raw, lambda p: p.name, fix,
+        return _check("lcbench", raw, None, fix,
                       f"{', '.join(p.name for p in raw)} in {base}; the task names are read from the file on load")
     if paths["syne_tune"] is not None:
         d = paths["syne_tune"]
-        st = _check("lcbench", [d / "metadata.json", d / "objectives_evaluations.npy"], lambda p: p.name, fix,
+        st = _check("lcbench", [d / "metadata.json", d / "objectives_evaluations.npy"], None, fix,
                     f"syne-tune blackbox in {d}")
         return st._replace(tasks=_syne_tasks(d) if st.state == "available" else [])
     names = [n for ns in lc.RAW_FILES.values() for n in ns]
@@ -164,10 +170,10 @@ def _pd1() -> DataStatus:
     raw = pd1.raw_files(d)
     fix = "python -m lcsim.data download pd1 --force"
     if raw:
-        return _check("pd1", raw, lambda p: p.name, fix,
+        return _check("pd1", raw, None, fix,
                       f"{len(raw)} raw files in {d}; the task names are read from them on load")
     if (d / "metadata.json").is_file():
-        st = _check("pd1", [d / "metadata.json"], lambda p: p.name, fix,
+        st = _check("pd1", [d / "metadata.json"], None, fix,
                     f"syne-tune blackbox in {d}; task count before DPL's curve-length filter")
         return st._replace(tasks=_syne_tasks(d) if st.state == "available" else [])
     raise DataNotFoundError(f"PD1 data not found in {d} (expected pd1_{{matched,unmatched}}_phase{{0,1}}_results"
