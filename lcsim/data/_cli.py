@@ -90,7 +90,20 @@ def main(argv: list[str] | None = None) -> int:
     pi.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
                     help="loader option, e.g. -o filter=dpl or -o n_configs=200")
     sub.add_parser("download", help="download benchmark data (arguments go to lcsim.benchmarks.download)")
+    pe = sub.add_parser("export", help="write one task in syne-tune's blackbox layout (lcsim.benchmarks.export)")
+    pe.add_argument("benchmark")
+    pe.add_argument("task")
+    pe.add_argument("--dest", required=True, metavar="DIR", help="the blackbox folder to write")
+    pe.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE", help="loader option")
+    pe.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="storage type (float32)")
+    pe.add_argument("--time-objective", default="metric_elapsed_time", help="name of the elapsed-time objective")
+    pe.add_argument("--overwrite", action="store_true", help="replace an earlier lcsim export in DIR")
     args = ap.parse_args(argv)
+    if args.cmd == "export":
+        from ..benchmarks.export import cli_export
+
+        return cli_export(args.benchmark, args.task, args.dest, _parse_options(args.option), args.dtype,
+                          args.time_objective, args.overwrite)
     try:
         if args.cmd == "list":
             from ..benchmarks import data_root
