@@ -133,7 +133,7 @@ def _key(style: dict) -> tuple:
     return style["color"].lower(), style["linestyle"], style["marker"]
 
 
-def legend_outside(ax, *, handles_from=None, where: str = "right", fontsize: str = "small"):
+def legend_outside(ax, *, handles_from=None, where: str = "right", fontsize: str = "small", title: str | None = None):
     """Draw the legend of ``ax`` outside its data area, so it never covers a curve.
 
     ``where="right"``: to the right of the axes, top-aligned; ``"below"``: under the x-axis labels, in up to 4
@@ -146,6 +146,7 @@ def legend_outside(ax, *, handles_from=None, where: str = "right", fontsize: str
             listed once, so panels drawn in the same styles share one legend.
         where: ``"right"`` or ``"below"``.
         fontsize: matplotlib font size of the entries.
+        title: the legend's title (e.g. the column a pandas bar plot splits by).
 
     Returns:
         the Legend, or None when no artist has a label.
@@ -161,9 +162,10 @@ def legend_outside(ax, *, handles_from=None, where: str = "right", fontsize: str
         return None
     if where == "right":
         return ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
-                         fontsize=fontsize)
+                         fontsize=fontsize, title=title, title_fontsize=fontsize)
     return ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, _below_xaxis(ax)),
-                     borderaxespad=0.0, ncol=min(4, len(handles)), fontsize=fontsize)
+                     borderaxespad=0.0, ncol=min(4, len(handles)), fontsize=fontsize, title=title,
+                     title_fontsize=fontsize)
 
 
 def _below_xaxis(ax) -> float:

@@ -35,5 +35,7 @@ def main(ctx):
             ax.scatter(tab["gn"], tab["agn"], s=6, alpha=0.5, label=name)
         ax.set_xlabel("GN")
         ax.set_ylabel("AGN")
-        ax.legend(fontsize="small")
+        from lcsim.plotting import legend_outside
+
+        legend_outside(ax)
     return write_outputs(ctx, "agn_fig1", out, fig, meta={"claim": CLAIM})

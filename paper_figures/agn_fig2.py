@@ -29,6 +29,9 @@ def main(ctx):
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(5, 3.5))
-        out.pivot_table(index="task", columns="variant", values="mean_s").plot.bar(ax=ax, logy=True)
+        from lcsim.plotting import legend_outside
+
+        out.pivot_table(index="task", columns="variant", values="mean_s").plot.bar(ax=ax, logy=True, legend=False)
+        legend_outside(ax, title="variant")
         ax.set_ylabel("seconds / epoch (log)")
     return write_outputs(ctx, "agn_fig2", out, fig, meta={"claim": CLAIM})

@@ -24,6 +24,9 @@ def main(ctx):
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(5, 3.5))
-        out.groupby(["task", "group"])["pearson"].mean().unstack("group").plot.bar(ax=ax)
+        from lcsim.plotting import legend_outside
+
+        out.groupby(["task", "group"])["pearson"].mean().unstack("group").plot.bar(ax=ax, legend=False)
+        legend_outside(ax, title="group")
         ax.set_ylabel("Pearson r (AGN, gap)")
     return write_outputs(ctx, "agn_fig3", out, fig, meta={"claim": CLAIM})

@@ -90,6 +90,8 @@ def main(ctx):
             ax.set_xlabel("epoch")
         for ax in axes.ravel()[len(names):]:
             ax.axis("off")
-        axes[0, 0].legend(fontsize="small")
+        from lcsim.plotting import legend_outside
+
+        legend_outside(axes[0, min(len(names), ncol) - 1], handles_from=[axes[0, 0]])
     return write_outputs(ctx, NAME, out, fig, meta={"claim": CLAIM, "epochs": epochs,
                                                      "search": search_settings(ctx)})

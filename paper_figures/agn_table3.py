@@ -116,9 +116,12 @@ def main(ctx):
         beyond = int((agn > hi).sum())
         a1.set_xlabel("AGN(theta_T)" + (f" ({beyond} model(s) beyond the axis)" if beyond else ""))
     a1.set_ylabel("val loss - train loss")
-    a1.legend(fontsize="x-small")
+    from lcsim.plotting import legend_outside
+
+    legend_outside(a1, fontsize="x-small")
     pooled = table[(table["arch"] == "pooled") & (table["target"] == "gap")]
-    pooled.pivot(index="measure", columns="subset", values="spearman").plot.barh(ax=a2)
+    pooled.pivot(index="measure", columns="subset", values="spearman").plot.barh(ax=a2, legend=False)
+    legend_outside(a2, fontsize="x-small", title="subset")
     a2.axvline(0, c="k", lw=0.8)
     a2.set_xlabel("pooled Spearman r with the loss gap")
     write_outputs(ctx, f"{NAME}_models", models, None, meta={"claim": CLAIM}, script=NAME)

@@ -23,6 +23,9 @@ def main(ctx):
 
         fig, ax = plt.subplots(figsize=(5, 3.5))
         piv = out.groupby(["task", "proxy"])["spearman"].mean().unstack("proxy")
-        piv.plot.bar(ax=ax)
+        from lcsim.plotting import legend_outside
+
+        piv.plot.bar(ax=ax, legend=False)
+        legend_outside(ax, title="proxy")
         ax.set_ylabel("Spearman with final val loss")
     return write_outputs(ctx, "fghpo_corr", out, fig, meta={"claim": CLAIM})

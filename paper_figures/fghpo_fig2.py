@@ -51,6 +51,8 @@ def main(ctx):
         ax.set_xticks(list(x), [LABELS.get(m, m) for m in methods], rotation=45, ha="right", fontsize="small")
         ax.set_title(d, fontsize="small")
     axes[0][0].set_ylabel("seconds per HPO run (median)")
-    axes[0][0].legend(fontsize="x-small")
+    from lcsim.plotting import legend_outside
+
+    legend_outside(axes[0][-1], handles_from=[axes[0][0]], fontsize="x-small")
     fig.tight_layout()
     return write_outputs(ctx, "fghpo_fig2", out, fig, meta=meta)

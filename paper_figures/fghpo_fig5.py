@@ -26,5 +26,7 @@ def main(ctx):
                 ax.fill_between(d["epoch"], d["q25"], d["q75"], alpha=0.2)
             ax.set_xlabel("epoch")
             ax.set_ylabel(q)
-        axes[0].legend(fontsize="small")
+        from lcsim.plotting import legend_outside
+
+        legend_outside(axes[-1], handles_from=axes)
     return write_outputs(ctx, "fghpo_fig5", out, fig, meta={"claim": CLAIM})
