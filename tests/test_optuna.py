@@ -170,3 +170,28 @@ def test_replay_cli_runs_optuna_by_name(tmp_path, capsys):
 
     table = pd.read_parquet(tmp_path / "out" / "results.parquet")
     assert set(table["method"]) == {"optuna"} and len(table) == 3 * 27
+
+
+def test_readme_example_runs_and_its_optimizer_passes_the_contract(monkeypatch):
+    """The code block of README's "Benchmark your own optimizer" runs as written (on the synthetic benchmark), and its
+    optimizer, registered as the README says, passes the optimizer contract."""
+    import sys
+    import types
+    from pathlib import Path
+
+    from lcsim.optimizers import METHODS
+    from lcsim.testing.optimizer_contract import check_all
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("## Benchmark your own optimizer\n", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert 'benchmarks.load("synthetic")' in code
+    module = types.ModuleType("readme_example")
+    monkeypatch.setitem(sys.modules, "readme_example", module)
+    exec(compile(code, "README.md", "exec"), module.__dict__)
+    ns = module.__dict__
+    assert len(ns["mine"].table) == len(ns["theirs"].table) == 5 * ns["task"].n_epochs
+    assert np.isfinite(ns["mine"].table["normalized_regret"]).all()
+    assert ns["optuna"].study.best_params.keys() == {"dropout", "learning_rate", "width"}
+    monkeypatch.setitem(METHODS, "greedy", "readme_example:Greedy")
+    check_all("greedy")
