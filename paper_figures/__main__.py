@@ -26,7 +26,15 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="worker processes for the replay grids and DPL Fig. 2 (default: one per CPU core; the numbers "
                          "are the same for any value)")
+    ap.add_argument("--params", default=None, metavar="JSON",
+                    help='method parameters overriding the defaults, e.g. \'{"dpl": {"n_members": 2}}\' (the '
+                         "tests give the tiny scale small settings this way)")
     a = ap.parse_args(argv)
+    try:
+        params = _params(a.params)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     names = a.only or list(SCRIPTS)
     bad = [n for n in names if n not in SCRIPTS]
     if bad:
@@ -48,9 +56,24 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         print(f"[{i}/{len(names)}] {name} ...", flush=True)
         mod = importlib.import_module(f"paper_figures.{name}")
-        mod.main(Context(scale, out, jobs=max(1, a.jobs)))
+        mod.main(Context(scale, out, jobs=max(1, a.jobs), params=params))
         print(f"[{i}/{len(names)}] {name} done in {time.perf_counter() - t0:.1f}s -> {done}", flush=True)
     return 0
+
+
+def _params(text: str | None) -> dict:
+    """--params: a JSON object of objects (method -> parameters)."""
+    import json
+
+    if text is None:
+        return {}
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--params is not valid JSON ({exc}); example: '{{\"dpl\": {{\"n_members\": 2}}}}'.") from None
+    if not isinstance(obj, dict) or not all(isinstance(v, dict) for v in obj.values()):
+        raise ValueError("--params must be a JSON object of objects, e.g. '{\"dpl\": {\"n_members\": 2}}'.")
+    return obj
 
 
 if __name__ == "__main__":

@@ -33,8 +33,9 @@ import numpy as np
 import pandas as pd
 
 from lcsim.seeding import derive, int_seed
+from lcsim.threads import single_threaded
 
-from ._common import ROOT_SEED, Context, live_dataset, one_thread, parallel_map
+from ._common import ROOT_SEED, Context, live_dataset, parallel_map
 
 #: the paper's "Default" hyperparameters (section 4.1: batch size 128, lr 0.1, momentum 0.9, weight decay 1e-4); the
 #: paper also decays the learning rate at epochs 80 and 120, which lcsim's constant-rate trainer does not
@@ -151,7 +152,7 @@ def search_cell(ctx: Context, ds_name: str, family: str, ds, method: str, object
     if f.exists():
         return json.loads(f.read_text())
     seed = cell_seed(ds_name, family, method, s)
-    with one_thread():
+    with single_threaded():
         r = agn_search(method, objective, alpha, scale=a.agn_scale, seed=seed, final_repeats=a.final_repeats,
                        dataset=ds, overrides={**dict(a.overrides), "family": family})
     r = {**r, "seed": seed}
@@ -170,7 +171,7 @@ def default_cell(ctx: Context, ds_name: str, family: str, ds) -> dict:
         return json.loads(f.read_text())
     seed = default_seed(ds_name, family)
     accs, losses = [], []
-    with one_thread():
+    with single_threaded():
         for r in range(a.final_repeats):
             tr = Trainer(ds, family, PAPER_DEFAULT, final_seed(seed, r))
             tr.train_until(epochs)

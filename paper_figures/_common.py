@@ -1,11 +1,15 @@
-"""Shared plumbing of the paper-figure scripts: scales, availability checks, the cached replay grid, outputs.
+"""Shared plumbing of the paper-figure scripts: scales, availability checks, the replay grid, outputs.
 
 Availability: every benchmark and method is looked up through the registries (``lcsim.benchmarks.get_benchmark``,
 ``lcsim.optimizers.make_optimizer``). A missing one (not registered yet, import error, data not found) is skipped with
 its reason, printed and written into the CSV header (``# skipped: ...`` comment lines; read with
 ``pandas.read_csv(path, comment="#")``). Nothing is substituted at ``small``/``full`` scale. The ``tiny`` scale, for
-tests only, runs on the synthetic task (recorded as benchmark ``synthetic`` in every row) so the scripts' numbers can
-be checked end to end in seconds.
+tests only, runs on small synthetic tasks (benchmark ``synthetic`` with :data:`TINY_OPTIONS`) so the scripts'
+numbers can be checked end to end in seconds.
+
+Replay cells run through :func:`lcsim.replay.grid.run_grid`, the grid runner of ``python -m lcsim.replay``: the same
+cell files, seeds, atomic writes and resume, so a cell of a figure and the same cell run from the command line
+(``--seed 2024``, the figures' root seed) give identical tables.
 """
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ import json
 import os
 import shlex
 import sys
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +25,7 @@ import pandas as pd
 
 from lcsim._files import write_atomic
 from lcsim.errors import InvalidParameterError
-from lcsim.seeding import derive, int_seed
+from lcsim.seeding import derive
 from lcsim.threads import single_threaded
 
 ROOT_SEED = 2024
@@ -64,6 +67,7 @@ class Context:
     scale: Scale
     out: Path
     jobs: int = 1  # worker processes for uncached cells (replay grid, DPL Fig. 2, AGN searches, FGHPO)
+    params: dict = field(default_factory=dict)  # method name -> parameters overriding its defaults (--params)
     skipped: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
@@ -73,42 +77,39 @@ class Context:
         self.skipped.append(msg)
 
 
-#: loader options of the DPL protocol: TaskSet's pool as the DPL authors filtered it (PD1's loader filters by default)
-LOAD_OPTIONS = {"taskset": {"filter": "dpl"}}
+#: loader options of the tiny (test) scale: small synthetic tasks
+TINY_OPTIONS = {"n_configs": 24, "n_epochs": 9}
+
+
+def load_options(ctx: Context, benchmark: str) -> dict:
+    """Loader options of ``benchmark`` at ``ctx.scale`` (the tiny scale's small synthetic tasks; else the loaders'
+    defaults, which are the DPL protocol's: TaskSet's and PD1's filtered pools)."""
+    return dict(TINY_OPTIONS) if ctx.scale.name == "tiny" and benchmark == "synthetic" else {}
 
 
 def load_tasks(ctx: Context, benchmarks=None, max_tasks: int | None = None) -> list:
-    """Load up to ``max_tasks`` (default ``scale.max_tasks``) tasks of each benchmark; missing ones are recorded as
-    skipped."""
+    """Load up to ``max_tasks`` (default ``scale.max_tasks``) tasks of each benchmark, as the grid runner's cells
+    load them; missing ones are recorded as skipped."""
     from lcsim.benchmarks import get_benchmark
+    from lcsim.replay.grid import _load_task
 
     tasks = []
     for name in benchmarks or ctx.scale.benchmarks:
-        if ctx.scale.name == "tiny" and name == "synthetic":
-            from lcsim.benchmarks.synthetic import synthetic_task
-
-            tasks += [synthetic_task(n_configs=ctx.scale.max_configs, n_epochs=9, seed=s, name=f"powerlaw{s}")
-                      for s in range(ctx.scale.max_tasks)]
-            continue
         try:
             bench = get_benchmark(name)
             names = bench.tasks()[: max_tasks or ctx.scale.max_tasks]
             if not names:
                 raise LookupError("no task files present")
-            tasks += [bench.load(t, **LOAD_OPTIONS.get(name, {})) for t in names]
+            tasks += [_load_task(name, t, load_options(ctx, name)) for t in names]
         except Exception as exc:  # noqa: BLE001 -- any failure to load means: skip, with the reason
             ctx.skip(f"benchmark={name}", f"{type(exc).__name__}: {exc}")
     return tasks
 
 
 def method_params(ctx: Context, name: str) -> dict:
-    """Method parameters for a scale: the papers' defaults, except at ``tiny`` (tests), where each method's small
-    contract settings (``lcsim.testing.optimizer_contract.fast_params``) keep the plumbing tests fast."""
-    if ctx.scale.name != "tiny":
-        return {}
-    from lcsim.testing.optimizer_contract import fast_params
-
-    return fast_params(name)
+    """Method parameters: the papers' defaults, except where ``--params`` sets some (the tests give the tiny scale
+    the contract suite's small settings that way)."""
+    return dict(ctx.params.get(name, {}))
 
 
 def available_methods(ctx: Context, names, task) -> list:
@@ -126,44 +127,26 @@ def available_methods(ctx: Context, names, task) -> list:
     return ok
 
 
-def _cell_path(ctx: Context, task, method: str, s: int, charge_overhead: bool) -> Path:
-    tag = "oh" if charge_overhead else "no"
-    return ctx.out / "cells" / (f"{task.benchmark}__{task.name}__{method}__s{s}__{ctx.scale.budget_full_evals:g}__"
-                                f"{tag}.parquet")
+def run_grid(ctx: Context, tasks, methods, *, charge_overhead: bool = False,
+             normaliser: str = "final") -> pd.DataFrame:
+    """Replay every (task, method, seed) cell through :func:`lcsim.replay.grid.run_grid` (one grid per benchmark,
+    root seed :data:`ROOT_SEED`, seeds ``0..scale.seeds-1``, budget ``scale.budget_full_evals`` full-curve
+    equivalents), cached cell by cell under ``out/cells``; ``ctx.jobs`` processes run the missing cells."""
+    from lcsim.replay.grid import GridSpec
+    from lcsim.replay.grid import run_grid as replay_grid
 
-
-def _run_cell(task, method: str, s: int, params: dict, budget_full_evals: float, charge_overhead: bool,
-              path: Path) -> pd.DataFrame:
-    """Replay one (task, method, seed index) cell and write it atomically (module level: runs in worker processes)."""
-    from lcsim.optimizers import make_optimizer
-    from lcsim.replay import Budget, problem_for, run
-
-    seed = int_seed(derive(ROOT_SEED, task.key, method, s))
-    with single_threaded():  # same numbers for any --jobs, and no thread oversubscription in the pool
-        opt = make_optimizer(method, problem_for(task), seed, params)
-        res = run(task, opt, Budget.full_evaluations(task, budget_full_evals), seed=seed, method=method,
-                  charge_overhead=charge_overhead)
-    df = res.table.assign(seed=s)  # grid seed index (the run seed is derived from it)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    df.to_parquet(tmp)
-    os.replace(tmp, path)
-    return df
-
-
-def run_grid(ctx: Context, tasks, methods, *, charge_overhead: bool = False) -> pd.DataFrame:
-    """Replay every (task, method, seed) cell; each cell is cached as parquet under ``out/cells`` (resume).
-
-    Uncached cells run in ``ctx.jobs`` processes; every cell's seed derives from (root seed, task, method, seed
-    index), so the numbers do not depend on ``jobs``.
-    """
-    (ctx.out / "cells").mkdir(parents=True, exist_ok=True)
-    todo = [(t, m, s) for t in tasks for m in methods for s in range(ctx.scale.seeds)]
-    paths = [_cell_path(ctx, t, m, s, charge_overhead) for t, m, s in todo]
-    frames = {i: pd.read_parquet(p) for i, p in enumerate(paths) if p.exists()}
-    args = {i: (t, m, s, method_params(ctx, m), ctx.scale.budget_full_evals, charge_overhead, paths[i])
-            for i, (t, m, s) in enumerate(todo) if i not in frames}
-    frames.update(zip(args, parallel_map(ctx, _run_cell, list(args.values()), desc="replay grid")))
-    return pd.concat([frames[i] for i in sorted(frames)], ignore_index=True) if frames else pd.DataFrame()
+    frames = []
+    by_bench: dict[str, list[str]] = {}
+    for t in tasks:
+        by_bench.setdefault(t.benchmark, []).append(t.name)
+    for bench, names in by_bench.items():
+        spec = GridSpec(benchmark=bench, tasks=names, methods={m: (m, method_params(ctx, m)) for m in methods},
+                        seeds=list(range(ctx.scale.seeds)), budget=("full", ctx.scale.budget_full_evals),
+                        charge_overhead=charge_overhead, root_seed=ROOT_SEED, options=load_options(ctx, bench),
+                        normaliser=normaliser)
+        frames.append(replay_grid(spec, ctx.out / "cells", executor="local" if ctx.jobs > 1 else "serial",
+                                  n_jobs=ctx.jobs, exclusive=False, progress=True))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def parallel_map(ctx: Context, fn, args: list, desc: str) -> list:
@@ -288,20 +271,6 @@ LIVE_RANGES = {"batch_size": (32, 256), "learning_rate": (1e-3, 0.3), "momentum"
                "weight_decay": (1e-6, 1e-3)}
 
 
-@contextmanager
-def one_thread():
-    """Run torch on one thread inside the block (restored after): steadier timings and speed of the small live models
-    on a shared machine; the tests re-run live training inside it too, so numbers compare bit for bit."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def live_configs(n: int, seed, ranges: dict | None = None) -> list[dict]:
     """``n`` random SGD configurations from ``ranges`` (default :data:`LIVE_RANGES`; same keys), seeded."""
     from lcsim.seeding import make_rng
@@ -378,7 +347,7 @@ def live_gn_table(ctx: Context, dataset: str = "digits", family: str = "mlp", *,
     if f.exists():
         return pd.read_parquet(f)
     ds = live_dataset(dataset, image=family != "mlp")
-    with one_thread():
+    with single_threaded():
         df = _live_gn_rows(ds, family, arch, tag, dataset, n_configs, epochs, naive_samples)
     f.parent.mkdir(parents=True, exist_ok=True)
     tmp = f.with_suffix(".tmp")
@@ -395,7 +364,6 @@ def _live_gn_rows(ds, family, arch, tag, dataset, n_configs, epochs, naive_sampl
 
     from lcsim.live import Trainer
     from lcsim.live.proxies import per_sample_grad_sq_norms, per_sample_grad_sq_norms_loop
-    from lcsim.seeding import derive
 
     x, y = torch.as_tensor(ds.x_train), torch.as_tensor(ds.y_train)
     k = min(naive_samples, len(y))

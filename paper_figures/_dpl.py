@@ -18,4 +18,5 @@ def dpl_grid(ctx, charge_overhead: bool = False):
         names = names + ("successive_halving",)
         ctx.notes.append("tiny scale: successive_halving added so the rank statistics have >= 3 methods")
     methods = available_methods(ctx, names, tasks[0])
-    return tasks, methods, run_grid(ctx, tasks, methods, charge_overhead=charge_overhead)
+    # DPL's normaliser: the best and worst value at any epoch of the pool (the authors' code; section 6)
+    return tasks, methods, run_grid(ctx, tasks, methods, charge_overhead=charge_overhead, normaliser="any_epoch")

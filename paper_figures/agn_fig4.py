@@ -14,6 +14,8 @@ import json
 
 import pandas as pd
 
+from lcsim.threads import single_threaded
+
 from ._agn import (
     DATASETS,
     PAPER_DEFAULT,
@@ -25,7 +27,7 @@ from ._agn import (
     search_cell,
     search_settings,
 )
-from ._common import one_thread, write_outputs
+from ._common import write_outputs
 
 NAME = "agn_fig4"
 CLAIM = ("With the Default or Val-searched hyperparameters the test loss drifts far above the training loss (up to "
@@ -43,7 +45,7 @@ def curve(ds, family, config, seed, epochs) -> pd.DataFrame:
     """One seeded training run's per-epoch train/test loss and accuracy (one torch thread)."""
     from lcsim.live import Trainer
 
-    with one_thread():
+    with single_threaded():
         tr = Trainer(ds, family, config, seed)
         tr.train_until(epochs)
     return tr.to_frame()[["epoch", "train_loss", "test_loss", "train_acc", "test_acc"]]

@@ -27,8 +27,9 @@ import pandas as pd
 
 from analysis.agn_study import cross_architecture
 from lcsim.seeding import derive
+from lcsim.threads import single_threaded
 
-from ._common import ROOT_SEED, live_configs, live_dataset, one_thread, write_outputs
+from ._common import ROOT_SEED, live_configs, live_dataset, write_outputs
 
 NAME = "agn_table3"
 CLAIM = ("AGN(theta_T) fails to predict the generalization gap across architectures: it scores above the VC "
@@ -60,7 +61,7 @@ def train_model(ds, arch: str, config_id: int, config: dict, epochs: int) -> dic
     from lcsim.live import Trainer
 
     family, keys = ARCHS[arch]
-    with one_thread():
+    with single_threaded():
         tr = Trainer(ds, family, {**keys, **config}, derive(ROOT_SEED, "agn_table3", arch, config_id))
         theta0 = [p.detach().clone() for p in tr.model.parameters()]
         tr.train_until(epochs)

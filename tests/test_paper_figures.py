@@ -1,6 +1,7 @@
 """Run every paper-figure script at tiny scale and check the numbers in its CSV, not only that files exist."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,15 +11,20 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
+from lcsim.optimizers import METHODS
+from lcsim.testing.optimizer_contract import fast_params
 from paper_figures import SCRIPTS
 from paper_figures.__main__ import main
 from paper_figures._common import read_csv, single_threaded, synthetic_proxy_table
+
+#: the tiny scale with the contract suite's small method settings (the figures use the methods' defaults otherwise)
+TINY = ["--scale", "tiny", "--params", json.dumps({m: fast_params(m) for m in METHODS})]
 
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory):
     d = tmp_path_factory.mktemp("pf")
-    assert main(["--scale", "tiny", "--out", str(d), "--jobs", "1"]) == 0
+    assert main([*TINY, "--out", str(d), "--jobs", "1"]) == 0
     return d / "tiny"
 
 
@@ -54,7 +60,7 @@ def test_dpl_fig3_values(out):
     for _, d in df.groupby("method"):
         assert d.sort_values("x")["mean"].is_monotonic_decreasing  # mean of non-increasing step functions
     # recompute one point from the cached cells
-    cells = pd.concat([pd.read_parquet(f) for f in (out / "cells").glob("*__no.parquet")])
+    cells = pd.concat([pd.read_parquet(f) for f in (out / "cells").glob("*.parquet")])
     rs = cells[cells.method == "random_search"]
     x = df[df.method == "random_search"].x.max()
     per = rs[rs.budget_used <= x].groupby(["task", "seed"]).normalized_regret.last()
@@ -76,7 +82,7 @@ def test_dpl_fig5_and_fig6_ranges(out):
     df, meta = read_csv(out / "dpl_fig5.csv")
     assert df.x.between(0, 1).all() and (df["mean"] >= 0).all()
     # at x = 1 random search has used all of its own time: its point is its mean final regret over tasks and seeds
-    cells = pd.concat([pd.read_parquet(f) for f in (out / "cells").glob("*__random_search__*__no.parquet")])
+    cells = pd.concat([pd.read_parquet(f) for f in (out / "cells").glob("*__random_search__*.parquet")])
     final = cells.groupby(["task", "seed"]).normalized_regret.last()
     rs = df[(df.method == "random_search") & np.isclose(df.x, 1.0)]["mean"].iloc[0]
     assert rs == pytest.approx(final.mean())
@@ -106,7 +112,7 @@ def test_proxy_scripts_match_scipy(out):
 
 def test_resume_and_bad_name(out, capsys):
     before = (out / "agn_fig1.csv").stat().st_mtime_ns  # complete (nothing skipped): not redone
-    assert main(["--only", "agn_fig1", "--scale", "tiny", "--out", str(out.parent)]) == 0
+    assert main(["--only", "agn_fig1", *TINY, "--out", str(out.parent)]) == 0
     assert (out / "agn_fig1.csv").stat().st_mtime_ns == before
     assert "exists, skipped" in capsys.readouterr().out
     # a CSV that records a skipped piece is redone (from the cached cells) and gives the same numbers
@@ -114,11 +120,11 @@ def test_resume_and_bad_name(out, capsys):
     a, _ = read_csv(csv)
     csv.write_text("# skipped: method=not_yet_registered: test marker\n" + csv.read_text())
     assert read_csv(csv)[1]["skipped"]
-    assert main(["--only", "dpl_fig3", "--scale", "tiny", "--out", str(out.parent)]) == 0
+    assert main(["--only", "dpl_fig3", *TINY, "--out", str(out.parent)]) == 0
     assert "re-running" in capsys.readouterr().out
     b, _ = read_csv(out / "dpl_fig3.csv")
     pd.testing.assert_frame_equal(a, b)
-    assert main(["--only", "dpl_fig33", "--scale", "tiny", "--out", str(out.parent)]) == 2
+    assert main(["--only", "dpl_fig33", *TINY, "--out", str(out.parent)]) == 2
     assert "dpl_fig3" in capsys.readouterr().err
 
 
@@ -126,7 +132,7 @@ def test_fresh_process_same_numbers(out, tmp_path):
     """Same seed, fresh process, 2 worker processes -> the same numbers (no cache shared) for every script that runs
     cells in the process pool: the replay grid, DPL Fig. 2, the AGN searches and the FGHPO protocol."""
     names = ("dpl_fig3", "dpl_fig2", "agn_table1", "fghpo_table1")
-    r = subprocess.run([sys.executable, "-m", "paper_figures", "--only", *names, "--scale", "tiny", "--jobs", "2",
+    r = subprocess.run([sys.executable, "-m", "paper_figures", "--only", *names, *TINY, "--jobs", "2",
                         "--out", str(tmp_path)], capture_output=True, text=True, timeout=300,
                        cwd=Path(__file__).resolve().parents[1])
     assert r.returncode == 0, r.stderr
@@ -146,7 +152,7 @@ def test_dpl_fig2_scores_every_model_and_recomputes(out):
     assert set(df.model) == set(LC_MODELS) and set(df.fraction) == set(FRACTIONS["tiny"])
     assert df.spearman.between(-1, 1).all() and (df.n == N_TRAIN["tiny"]).all()
     # one task recomputed independently: same seeded predictions, correlation from scipy
-    task = synthetic_task(n_configs=24, n_epochs=9, seed=0, name="powerlaw0")
+    task = synthetic_task(n_configs=24, n_epochs=9, seed=0, name="powerlaw-0")  # the tiny scale's first task
     with single_threaded():  # as the script computes them
         pred = lc_predictions(task, (0.4,), n_train=N_TRAIN["tiny"], seed=2024, models=["power_law", "dpl"],
                               model_params=TINY_PARAMS)
@@ -372,7 +378,7 @@ def test_agn_fig4_curves_are_seeded_reruns(out):
 
     from lcsim.live import Trainer
     from paper_figures._agn import final_seed
-    from paper_figures._common import live_dataset, one_thread
+    from paper_figures._common import live_dataset
 
     fig, meta = read_csv(out / "agn_fig4.csv")
     runs, _ = read_csv(out / "agn_table1_runs.csv")
@@ -392,7 +398,7 @@ def test_agn_fig4_curves_are_seeded_reruns(out):
             matched += 1
     assert matched == fig.panel.nunique() - 1  # every panel but RS (its own search cell) is a Table 1 row
     d = fig[fig.panel == "CMA-ES (Val)"].sort_values("epoch")
-    with one_thread():
+    with single_threaded():
         tr = Trainer(live_dataset(d.dataset.iloc[0]), d.family.iloc[0], json.loads(d.config.iloc[0]),
                      final_seed(int(d.cell_seed.iloc[0]), 0))
         tr.train_until(epochs)
@@ -446,7 +452,6 @@ def test_live_gn_table(tmp_path):
         live_configs,
         live_dataset,
         live_gn_table,
-        one_thread,
     )
 
     ctx = Context(get_scale("small"), tmp_path)
@@ -458,7 +463,7 @@ def test_live_gn_table(tmp_path):
     assert (df.time_gn >= df.time_gn_epoch_end).all() and (df.time_gn_epoch_end > df.time_plain).all()
     np.testing.assert_allclose(df.groupby("config_id").gn.cumsum(), df.gn_sum)
     cfg = live_configs(2, derive(ROOT_SEED, "live_gn", "iris", "mlp", ""))[1]
-    with one_thread():
+    with single_threaded():
         tr = Trainer(live_dataset("iris"), "mlp", cfg, derive(ROOT_SEED, "live_gn_run", "iris", "mlp", "", 1), gn=True)
         tr.train_until(2)
     fresh = tr.to_frame()
@@ -470,3 +475,27 @@ def test_live_gn_table(tmp_path):
     before = cached.stat().st_mtime_ns
     pd.testing.assert_frame_equal(live_gn_table(ctx, "iris", "mlp", n_configs=2, epochs=2), df)
     assert cached.stat().st_mtime_ns == before
+
+
+def test_a_figure_cell_equals_the_same_cell_from_the_cli(out, tmp_path):
+    """One pipeline: the random-search cell (powerlaw-0, seed 0) that `python -m paper_figures` replayed for DPL
+    Figs. 3-6 equals the same cell run by `python -m lcsim.replay` with the figures' root seed, budget, loader options
+    and normaliser (fails if the two entry points derive seeds, name cells or normalise regret differently)."""
+    from lcsim.replay import store
+    from lcsim.replay.__main__ import main as replay_main
+    from paper_figures._common import ROOT_SEED, SCALES, TINY_OPTIONS
+
+    tiny = SCALES["tiny"]
+    cli = tmp_path / "cli"
+    argv = ["--benchmark", "synthetic", "--tasks", "powerlaw-0", "--methods", "random_search", "--seeds", "1",
+            "--budget", f"{tiny.budget_full_evals:g}", "--seed", str(ROOT_SEED), "--normaliser", "any_epoch",
+            "--executor", "serial", "--no-progress", "--out", str(cli)]
+    argv += [a for k, v in TINY_OPTIONS.items() for a in ("--option", f"{k}={v}")]
+    assert replay_main(argv) == 0
+    (mine,) = store.cell_files(cli / "cells")
+    theirs = out / "cells" / mine.name
+    assert theirs.is_file(), "the figure grid names the cell differently"
+    a = store.canonical(store.read_table(mine))
+    b = store.canonical(store.read_table(theirs))
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) and set(a["normaliser"]) == {"any_epoch"}

@@ -48,6 +48,7 @@ def test_seeded_determinism_check():
 # ---- each check must be able to fail
 def test_bounds_check_fails_on_violation():
     t = synthetic_task(n_configs=8, n_epochs=4, seed=0)
+    t.curves = t.curves.copy()                       # a task's arrays are read-only: corrupt a copy
     t.curves[0, 0, 0, 1] = 1.5                       # valid_acc bounded by [0, 1]
     with pytest.raises(AssertionError, match="valid_acc .* outside bounds"):
         check_metric_bounds(t)
@@ -55,7 +56,7 @@ def test_bounds_check_fails_on_violation():
 
 def test_divergence_check_fails_on_unflagged_nan():
     t = synthetic_task(n_configs=8, n_epochs=4, seed=0, diverged_share=0.5)
-    t.diverged[:] = False
+    t.diverged = np.zeros_like(t.diverged)
     with pytest.raises(AssertionError, match="NaN runs unflagged"):
         check_divergence_mask(t)
 
@@ -63,7 +64,7 @@ def test_divergence_check_fails_on_unflagged_nan():
 def test_served_check_fails_on_stale_values():
     t = synthetic_task(n_configs=8, n_epochs=4, seed=0)
     t.served_objective()                              # cache the served array, then corrupt the raw curves
-    t.curves[:, :, -1, 0] += 1.0
+    t.curves = t.curves + np.eye(1, t.curves.shape[-1])  # (a new array: the task's own are read-only)
     with pytest.raises(AssertionError, match="served values differ"):
         check_served_objective(t)
 
