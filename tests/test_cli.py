@@ -88,9 +88,9 @@ BAD = [
     (["--benchmark", "synthetic", "--methods", "asha", "--param", "hyperband.eta=2"],
      "--param names 'hyperband', which --methods does not list. Valid method labels: ['asha']"),
     (["--benchmark", "synthetic", "--methods", "hyperband", "--param", "hyperband.resume=yes"],
-     "'resume' parameter of hyperband must be bool. Got 'yes'"),
+     "'resume' parameter of hyperband must be a bool. Got 'yes'"),
     (["--benchmark", "synthetic", "--methods", "asha", "--param", "asha.eta=2.5"],
-     "'eta' parameter of asha must be int. Got '2.5'"),
+     "'eta' parameter of asha must be an int. Got '2.5'"),
     (["--benchmark", "synthetic", "--tasks", ","], "--tasks lists no task"),
     (["--benchmark", "synthetic", "--budget-epochs", "0.5"], "cannot pay for one epoch"),
     (["--benchmark", "synthetic", "--budget", "1e12"], "exceeds what task synthetic/powerlaw-0 can absorb"),
@@ -144,22 +144,35 @@ def test_regret_at_budget_fractions_by_hand():
 
 
 def test_cli_loader_option_reaches_the_benchmark(tmp_path, capsys):
-    """--option filter=dpl serves TaskSet's DPL-filtered pool (the DPL protocol) to every cell."""
+    """--option filter=none serves TaskSet's whole pool to every cell (the default is the DPL pool)."""
     import json
 
     from lcsim import benchmarks
 
     name = benchmarks.get_benchmark("taskset").tasks()[0]
-    kept = benchmarks.load("taskset", name, filter="dpl").n_configs
-    assert kept < benchmarks.load("taskset", name).n_configs
+    kept = benchmarks.load("taskset", name).n_configs
+    assert kept < benchmarks.load("taskset", name, filter="none").n_configs
     out = tmp_path / "o"
     assert main(["--benchmark", "taskset", "--tasks", name, "--methods", "random_search", "--seeds", "1",
-                 "--budget", "2", "--option", "filter=dpl", "--executor", "serial", "--no-progress",
+                 "--budget", "2", "--option", "filter=none", "--executor", "serial", "--no-progress",
                  "--out", str(out)]) == 0
-    assert json.loads((out / "cells" / "grid.json").read_text())["options"] == {"filter": "dpl"}
+    assert json.loads((out / "cells" / "grid.json").read_text())["options"] == {"filter": "none"}
     table = pd.read_parquet(out / "results.parquet")
-    assert table.config_id.max() < kept and table.version.iloc[0] == benchmarks.load("taskset", name,
-                                                                                    filter="dpl").version
+    assert table.version.iloc[0] == benchmarks.load("taskset", name, filter="none").version
+
+
+def test_taskset_default_gives_meaningful_regret(tmp_path, capsys):
+    """Issue 16.4: on the DPL pool (TaskSet's default) normalized regret is spread over [0, 1]; on the whole pool a
+    diverged-but-finite worst value (~1e17) made it ~1e-18 for every method."""
+    from lcsim import benchmarks
+
+    name = "FixedTextRNNClassification_imdb_patch32_GRU128_bs128"
+    assert benchmarks.load("taskset", name, filter="none").oracle.worst > 1e10  # the outlier the default avoids
+    out = tmp_path / "o"
+    assert main(["--benchmark", "taskset", "--tasks", name, "--methods", "random_search", "--seeds", "2",
+                 "--budget", "3", "--executor", "serial", "--no-progress", "--out", str(out)]) == 0
+    s = pd.read_csv(out / "summary.csv", comment="#", index_col=0)
+    assert 0.01 < s.loc["random_search", "25%"] <= 1
 
 
 def test_seeds_count_list_and_single_seed():

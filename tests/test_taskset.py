@@ -49,7 +49,7 @@ def real_tasks(shared_data, real_cache):
         mp.setenv("LCSIM_CACHE", str(real_cache))
         mp.setenv("LCSIM_DATA", str(shared_data))
         t0 = time.perf_counter()
-        tasks = {n: benchmarks.load("taskset", n) for n in benchmarks.get_benchmark("taskset").tasks()}
+        tasks = {n: benchmarks.load("taskset", n, filter="none") for n in benchmarks.get_benchmark("taskset").tasks()}
         tasks["_cold_s"] = time.perf_counter() - t0
     return tasks
 
@@ -133,7 +133,7 @@ def test_warm_cache_is_identical_and_fast(real_tasks, real_cache, monkeypatch):
     monkeypatch.setenv("LCSIM_CACHE", str(real_cache))
     _cache.clear_memo()   # re-hash the sources like a fresh process would
     t0 = time.perf_counter()
-    warm = {n: benchmarks.load("taskset", n) for n in DPL_TASKS}
+    warm = {n: benchmarks.load("taskset", n, filter="none") for n in DPL_TASKS}
     warm_s = time.perf_counter() - t0
     for n in DPL_TASKS:
         assert np.array_equal(warm[n].curves, real_tasks[n].curves, equal_nan=True)
@@ -145,13 +145,13 @@ def test_warm_cache_is_identical_and_fast(real_tasks, real_cache, monkeypatch):
 # ---------------------------------------------------------------- errors
 def test_unknown_task_suggests_closest(shared_data):
     with pytest.raises(UnknownNameError, match="Did you mean 'FixedTextRNNClassification_imdb_patch32_GRU128_bs128'"):
-        benchmarks.load("taskset", "FixedTextRNNClassification_imdb_patch32_GRU128_bs12")
+        benchmarks.load("taskset", "FixedTextRNNClassification_imdb_patch32_GRU128_bs12", filter="none")
 
 
 def test_missing_data_dir_names_download_command(tmp_path, monkeypatch):
     monkeypatch.setenv("LCSIM_DATA", str(tmp_path / "nowhere"))
     with pytest.raises(DataNotFoundError, match=r"python -m lcsim\.data download taskset"):
-        benchmarks.load("taskset", TASK)
+        benchmarks.load("taskset", TASK, filter="none")
 
 
 def test_truncated_json_raises_and_leaves_no_cache(tmp_path, monkeypatch):
@@ -162,7 +162,7 @@ def test_truncated_json_raises_and_leaves_no_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LCSIM_DATA", str(data))
     monkeypatch.setenv("LCSIM_CACHE", str(cache))
     with pytest.raises(DataFormatError, match="truncated or corrupt"):
-        benchmarks.load("taskset", "tiny")
+        benchmarks.load("taskset", "tiny", filter="none")
     assert not cache.exists() or not [f for f in cache.rglob("*") if f.is_file()]
 
 
@@ -174,7 +174,7 @@ def test_wrong_length_curve_raises(tmp_path, monkeypatch):
     p.write_text(json.dumps(recs))
     monkeypatch.setenv("LCSIM_DATA", str(data))
     with pytest.raises(DataFormatError, match="record 5 'valid' curve has 50 values, expected 51"):
-        benchmarks.load("taskset", "tiny")
+        benchmarks.load("taskset", "tiny", filter="none")
 
 
 def test_missing_hp_key_raises(tmp_path, monkeypatch):
@@ -185,7 +185,7 @@ def test_missing_hp_key_raises(tmp_path, monkeypatch):
     p.write_text(json.dumps(recs))
     monkeypatch.setenv("LCSIM_DATA", str(data))
     with pytest.raises(DataFormatError, match="record 2 lacks 'beta2'"):
-        benchmarks.load("taskset", "tiny")
+        benchmarks.load("taskset", "tiny", filter="none")
 
 
 def test_wrong_shape_raw_array_raises(tmp_path, monkeypatch):
@@ -193,7 +193,7 @@ def test_wrong_shape_raw_array_raises(tmp_path, monkeypatch):
     write_raw_npz(data, "rawtask", ys=np.zeros((10, 5, 51, 3)))
     monkeypatch.setenv("LCSIM_DATA", str(data))
     with pytest.raises(DataFormatError, match=r"'ys' must have shape .* got \(10, 5, 51, 3\)"):
-        benchmarks.load("taskset", "rawtask")
+        benchmarks.load("taskset", "rawtask", filter="none")
 
 
 def test_invalid_options(tmp_path, monkeypatch):
@@ -204,9 +204,9 @@ def test_invalid_options(tmp_path, monkeypatch):
         benchmarks.load("taskset", "tiny", filter="DPL")
     with pytest.raises(InvalidParameterError,
                        match=r"Unknown option\(s\) \['filtr'\] .* \['filter', 'source', 'cache'\]"):
-        benchmarks.load("taskset", "tiny", filtr="dpl")
+        benchmarks.load("taskset", "tiny", filtr="dpl", filter="none")
     with pytest.raises(DataNotFoundError, match="no raw file"):
-        benchmarks.load("taskset", "tiny", source="raw")
+        benchmarks.load("taskset", "tiny", source="raw", filter="none")
 
 
 # ---------------------------------------------------------------- small json + raw npz in the upstream layouts
@@ -214,7 +214,7 @@ def test_small_json_task(tmp_path, monkeypatch):
     data = tmp_path / "data"
     write_dpl_json(data, "tiny", n=12, nan_rows=(3, 7))
     monkeypatch.setenv("LCSIM_DATA", str(data))
-    t = benchmarks.load("taskset", "tiny")
+    t = benchmarks.load("taskset", "tiny", filter="none")
     assert t.curves.shape == (12, 1, 51, 3)
     assert np.flatnonzero(t.diverged[:, 0]).tolist() == [3, 7]
     check_task(t, tmp_path)
@@ -225,7 +225,7 @@ def test_raw_npz_task(tmp_path, monkeypatch):
     _, ys = write_raw_npz(data, "rawtask", n=10)
     monkeypatch.setenv("LCSIM_DATA", str(data))
     assert benchmarks.get_benchmark("taskset").tasks() == ["rawtask"]
-    t = benchmarks.load("taskset", "rawtask")
+    t = benchmarks.load("taskset", "rawtask", filter="none")
     assert t.curves.shape == (10, 5, 51, 4) and t.n_seeds == 5
     assert list(t.metrics) == ["train_loss", "valid_loss", "valid2_loss", "test_loss"]
     np.testing.assert_array_equal(t.curves, ys.astype(np.float32).astype(float))
@@ -252,7 +252,7 @@ def test_raw_npz_bad_optimizer_name(tmp_path, monkeypatch):
     np.savez(p.with_suffix(""), optimizers=np.array([b"adam8p_a", b"b", b"c"]), xs=np.arange(51), ys=ys)
     monkeypatch.setenv("LCSIM_DATA", str(data))
     with pytest.raises(DataFormatError, match="does not end in 'seed<k>'"):
-        benchmarks.load("taskset", "rawtask")
+        benchmarks.load("taskset", "rawtask", filter="none")
 
 
 def test_raw_npz_object_array_names(tmp_path, monkeypatch):
@@ -261,7 +261,7 @@ def test_raw_npz_object_array_names(tmp_path, monkeypatch):
     names = np.array([f"adam8p_wide_grid_seed{s}" for s in (5, 6, 7)], dtype=object)
     np.savez(p.with_suffix(""), optimizers=names, xs=np.arange(51) * 200, ys=ys)
     monkeypatch.setenv("LCSIM_DATA", str(data))
-    t = benchmarks.load("taskset", "rawtask")
+    t = benchmarks.load("taskset", "rawtask", filter="none")
     pd.testing.assert_frame_equal(t.configs, pd.DataFrame([sample_adam8p_wide_grid(s) for s in (5, 6, 7)]))
 
 
@@ -270,8 +270,8 @@ def test_auto_source_prefers_json(tmp_path, monkeypatch):
     write_dpl_json(data, "both")
     write_raw_npz(data, "both")
     monkeypatch.setenv("LCSIM_DATA", str(data))
-    assert benchmarks.load("taskset", "both").curves.shape[1:] == (1, 51, 3)
-    assert benchmarks.load("taskset", "both", source="raw").curves.shape[1:] == (5, 51, 4)
+    assert benchmarks.load("taskset", "both", filter="none").curves.shape[1:] == (1, 51, 3)
+    assert benchmarks.load("taskset", "both", source="raw", filter="none").curves.shape[1:] == (5, 51, 4)
 
 
 # ---------------------------------------------------------------- cache behaviour
@@ -284,13 +284,13 @@ def test_changed_source_invalidates_cache(tmp_path, monkeypatch):
     p = write_dpl_json(data, "tiny", seed=0)
     monkeypatch.setenv("LCSIM_DATA", str(data))
     monkeypatch.setenv("LCSIM_CACHE", str(cache))
-    a = benchmarks.load("taskset", "tiny")
+    a = benchmarks.load("taskset", "tiny", filter="none")
     first = _cache_files(cache)
     assert len(first) == 1
     recs = json.loads(p.read_text())
     recs[0]["valid"]["loss"][-1] = 123.0
     p.write_text(json.dumps(recs))
-    b = benchmarks.load("taskset", "tiny")
+    b = benchmarks.load("taskset", "tiny", filter="none")
     assert b.curves[0, 0, -1, 1] == 123.0 and a.curves[0, 0, -1, 1] != 123.0
     assert a.version != b.version
     second = _cache_files(cache)
@@ -302,7 +302,7 @@ def test_options_get_separate_cache_entries(tmp_path, monkeypatch):
     write_dpl_json(data, "tiny")
     monkeypatch.setenv("LCSIM_DATA", str(data))
     monkeypatch.setenv("LCSIM_CACHE", str(cache))
-    benchmarks.load("taskset", "tiny")
+    benchmarks.load("taskset", "tiny", filter="none")
     benchmarks.load("taskset", "tiny", filter="dpl")
     assert len(_cache_files(cache)) == 2
 
@@ -312,15 +312,15 @@ def test_corrupt_cache_file_is_rebuilt(tmp_path, monkeypatch):
     write_dpl_json(data, "tiny")
     monkeypatch.setenv("LCSIM_DATA", str(data))
     monkeypatch.setenv("LCSIM_CACHE", str(cache))
-    good = benchmarks.load("taskset", "tiny")
+    good = benchmarks.load("taskset", "tiny", filter="none")
     (f,) = _cache_files(cache)
     f.write_bytes(f.read_bytes()[:100])
     with pytest.warns(RuntimeWarning, match="Rebuilding unreadable cache file"):
-        again = benchmarks.load("taskset", "tiny")
+        again = benchmarks.load("taskset", "tiny", filter="none")
     assert np.array_equal(again.curves, good.curves, equal_nan=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        benchmarks.load("taskset", "tiny")            # the rebuilt file reads cleanly
+        benchmarks.load("taskset", "tiny", filter="none")            # the rebuilt file reads cleanly
 
 
 def test_cache_inside_data_root_refused(tmp_path, monkeypatch):
@@ -329,7 +329,7 @@ def test_cache_inside_data_root_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("LCSIM_DATA", str(data))
     monkeypatch.setenv("LCSIM_CACHE", str(data / "cache"))
     with pytest.raises(InvalidParameterError, match="never writes into the data root"):
-        benchmarks.load("taskset", "tiny")
+        benchmarks.load("taskset", "tiny", filter="none")
     assert not (data / "cache").exists()
 
 
@@ -338,6 +338,6 @@ def test_cache_bypass_writes_nothing(tmp_path, monkeypatch):
     write_dpl_json(data, "tiny")
     monkeypatch.setenv("LCSIM_DATA", str(data))
     monkeypatch.setenv("LCSIM_CACHE", str(cache))
-    t = benchmarks.load("taskset", "tiny", cache=False)
+    t = benchmarks.load("taskset", "tiny", cache=False, filter="none")
     assert t.curves.shape == (12, 1, 51, 3) and not cache.exists()
     assert os.listdir(data / "taskset" / "dpl_json") == ["tiny.json"]

@@ -95,8 +95,14 @@ def _check_type(method: str, pname: str, value, annotation: str) -> None:
     ok = any(isinstance(value, _SCALARS[k]) and not (k != "bool" and isinstance(value, (bool, np.bool_)))
              for k in kinds)
     if not ok:
-        raise InvalidParameterError(f"The {pname!r} parameter of {method} must be {' or '.join(sorted(kinds))}"
-                                    f"{' or None' if nullable else ''}. Got {value!r}.")
+        raise InvalidParameterError(f"The {pname!r} parameter of {method} must be {_kinds(kinds, nullable)}. "
+                                    f"Got {value!r}.")
+
+
+def _kinds(kinds: set[str], nullable: bool) -> str:
+    """'a bool', 'an int or None', ... (the validation template's wording)."""
+    words = [("an " if k == "int" else "a ") + k for k in sorted(kinds)] + (["None"] if nullable else [])
+    return " or ".join(words)
 
 
 def parse_param(method: str, pname: str, text: str):
@@ -129,8 +135,8 @@ def parse_param(method: str, pname: str, text: str):
     if "str" in kinds:
         return text
     if kinds:
-        raise InvalidParameterError(f"The {pname!r} parameter of {method} must be {' or '.join(sorted(kinds))}"
-                                    f"{' or None' if nullable else ''}. Got {text!r}.")
+        raise InvalidParameterError(f"The {pname!r} parameter of {method} must be {_kinds(kinds, nullable)}. "
+                                    f"Got {text!r}.")
     try:
         return json.loads(text)
     except json.JSONDecodeError:
