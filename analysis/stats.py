@@ -1,9 +1,13 @@
-"""Statistical tests used by the paper figures: correlations with p-values, Mann-Whitney U with Benjamini-Hochberg
-correction (FGHPO Tables 1-2 win/tie/loss), and the Friedman test (DPL Fig. 4).
+"""The one statistics module of lcsim (used by :mod:`lcsim.proxy.protocol` and the paper figures): correlations with
+p-values, Mann-Whitney U with the Benjamini-Hochberg correction (against a reference method, or pairwise with
+FGHPO Table 2's wins/ties/losses), and the Friedman test (DPL Fig. 4).
 
-Every test is computed by scipy; this module only validates input, drops non-finite pairs and shapes the output.
+The tests are scipy's; Benjamini-Hochberg is written here (statsmodels is not a dependency) and tested against a hand
+computation. This module validates input, drops non-finite pairs and shapes the output.
 """
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -11,7 +15,8 @@ from scipy import stats as _st
 
 from lcsim.errors import InvalidParameterError, check_choice, check_float
 
-__all__ = ["correlation", "benjamini_hochberg", "mann_whitney_bh", "win_tie_loss", "friedman"]
+__all__ = ["correlation", "benjamini_hochberg", "mann_whitney_bh", "win_tie_loss", "pairwise_mwu",
+           "wins_ties_losses", "friedman"]
 
 
 def _pairs(x, y, name: str):
@@ -128,6 +133,82 @@ def win_tie_loss(tests: pd.DataFrame, method: str = "method") -> pd.DataFrame:
         if c not in t.columns:
             t[c] = 0
     return t[["win", "tie", "loss"]].reset_index()
+
+
+def pairwise_mwu(df: pd.DataFrame, *, value: str = "score", maximize: bool = True, alpha: float = 0.05,
+                 group: str = "method") -> pd.DataFrame:
+    """Pairwise two-sided Mann-Whitney U tests between methods on one dataset, BH-adjusted over the pairs.
+
+    Args:
+        df: rows of one dataset, columns ``group`` and ``value`` (one row per repeat).
+        maximize: direction of ``value``.
+        alpha: significance level.
+
+    Returns:
+        DataFrame with columns a, b, median_a, median_b, U (statistic of ``a``), p, p_adj, significant, better
+        (``a``, ``b`` or ``None``; direction from ``U`` vs ``n_a n_b / 2``).
+    """
+    alpha = check_float("pairwise_mwu", "alpha", alpha, 0.0, 1.0, closed="neither")
+    groups = {k: g[value].to_numpy(dtype=float) for k, g in df.groupby(group, sort=True)}
+    rows = []
+    for a, b in itertools.combinations(sorted(groups), 2):
+        x, y = groups[a], groups[b]
+        if np.all(x == x[0]) and np.all(y == x[0]):
+            u, p = len(x) * len(y) / 2.0, 1.0  # identical samples: no evidence either way
+        else:
+            u, p = _st.mannwhitneyu(x, y, alternative="two-sided")
+        rows.append((a, b, float(np.median(x)), float(np.median(y)), float(u), float(p), len(x) * len(y)))
+    out = pd.DataFrame(rows, columns=["a", "b", "median_a", "median_b", "U", "p", "_nn"])
+    out["p_adj"] = benjamini_hochberg(out["p"].to_numpy()) if len(out) else []
+    out["significant"] = out["p_adj"] < alpha
+    sign = 1.0 if maximize else -1.0
+    # direction from the test statistic itself: U_a > n_a n_b / 2 means values of a tend to be larger
+    diff = sign * (out["U"] - out["_nn"] / 2.0)
+    out = out.drop(columns="_nn")
+    out["better"] = [None if (not sig or d == 0) else (a if d > 0 else b)
+                     for sig, d, a, b in zip(out["significant"], diff, out["a"], out["b"])]
+    return out
+
+
+def wins_ties_losses(results: pd.DataFrame, *, value: str = "score", maximize: bool = True, alpha: float = 0.05,
+                     dataset: str = "dataset", group: str = "method") -> pd.DataFrame:
+    """FGHPO Table 2 from :func:`pairwise_mwu` per dataset.
+
+    FGHPO's text: a method *wins* a dataset "if it outperforms every other algorithm"; it *ties* "if any other
+    algorithm's performance is not statistically significantly different". lcsim's reading: ``A`` beats ``B`` when
+    the adjusted p-value is below ``alpha`` and ``A`` tends to be better, i.e. its Mann-Whitney U exceeds
+    ``n_A n_B / 2`` (for maximized scores; equal medians can still differ significantly); ``A`` *wins* when it beats
+    every other method, *loses* when some method beats it, and *ties* otherwise.
+
+    Returns:
+        DataFrame indexed by method with columns wins, ties, losses, win_tie_pct, and one column per dataset holding
+        "win" / "tie" / "loss".
+    """
+    methods = sorted(results[group].unique())
+    table = {m: {} for m in methods}
+    for ds, part in results.groupby(dataset, sort=True):
+        pw = pairwise_mwu(part, value=value, maximize=maximize, alpha=alpha, group=group)
+        beats = {m: set() for m in methods}
+        for r in pw.itertuples():
+            if isinstance(r.better, str):
+                loser = r.b if r.better == r.a else r.a
+                beats[r.better].add(loser)
+        present = sorted(part[group].unique())
+        for m in present:
+            others = set(present) - {m}
+            if others and beats[m] >= others:
+                table[m][ds] = "win"
+            elif any(m in beats[o] for o in others):
+                table[m][ds] = "loss"
+            else:
+                table[m][ds] = "tie"
+    out = pd.DataFrame(table).T
+    out.index.name = group
+    counts = pd.DataFrame({"wins": (out == "win").sum(axis=1), "ties": (out == "tie").sum(axis=1),
+                           "losses": (out == "loss").sum(axis=1)})
+    n = counts[["wins", "ties", "losses"]].sum(axis=1).replace(0, np.nan)
+    counts["win_tie_pct"] = 100.0 * (counts["wins"] + counts["ties"]) / n
+    return pd.concat([counts, out], axis=1)
 
 
 def friedman(matrix) -> tuple[float, float]:

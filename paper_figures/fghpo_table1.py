@@ -25,7 +25,8 @@ ALPHA = 0.05
 
 
 def main(ctx):
-    from lcsim.proxy.protocol import pairwise_mwu, summary_table, wins_ties_losses
+    from analysis.stats import pairwise_mwu, wins_ties_losses
+    from lcsim.proxy.protocol import summary_table
 
     runs, methods, st = protocol_runs(ctx)
     cols1 = ["dataset", "method", "median_score", "median_valid", "n", "outcome"]

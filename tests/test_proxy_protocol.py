@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 from scipy.stats import mannwhitneyu
 
+from analysis.stats import benjamini_hochberg, pairwise_mwu, wins_ties_losses
 from lcsim.benchmarks.synthetic import synthetic_task
 from lcsim.optimizers import make_optimizer
-from lcsim.proxy.protocol import benjamini_hochberg, pairwise_mwu, run_replayed, wins_ties_losses
+from lcsim.proxy.protocol import run_replayed
 from lcsim.replay.engine import Budget, problem_for, run
 from lcsim.space import decode_unit, encode_configs
 

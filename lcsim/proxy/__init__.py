@@ -15,7 +15,8 @@
 Example (replayed)::
 
     from lcsim.proxy.tasks import record_task
-    from lcsim.proxy.protocol import run_replayed, wins_ties_losses
+    from analysis.stats import wins_ties_losses
+    from lcsim.proxy.protocol import run_replayed
     task = record_task("wine", n_configs=60, epochs=10)
     res = run_replayed({"wine": task}, ["fghpo", "random_search", "tpe"], repeats=5,
                        params={"fghpo": {"n_probe": 20, "n_full": 5}})

@@ -38,8 +38,10 @@ def run_fghpo(scale: str, out: Path, methods: list[str], repeats: int | None = N
               device: str = "cpu"):
     import pandas as pd
 
+    from analysis.stats import wins_ties_losses
+
     from ..benchmarks._base import Task
-    from .protocol import run_live, run_replayed, summary_table, wins_ties_losses
+    from .protocol import run_live, run_replayed, summary_table
     from .tasks import live_task, record_task
 
     if scale not in FGHPO_SCALES:

@@ -1,17 +1,9 @@
 """The evaluation protocol of FGHPO section 4: R repeats, medians, pairwise Mann-Whitney U tests with a
 Benjamini-Hochberg correction at 5 %, wins/ties/losses per Table 2, and runtime per method.
 
-Statistics (pure functions, tables in, DataFrames out):
-
-* :func:`benjamini_hochberg`: BH step-up adjusted p-values (Benjamini & Hochberg 1995), written here (statsmodels is
-  not a dependency) and tested against a hand computation;
-* :func:`pairwise_mwu`: two-sided ``scipy.stats.mannwhitneyu`` for every pair of methods on one dataset, BH-adjusted
-  over the pairs of that dataset;
-* :func:`wins_ties_losses`: Table 2. FGHPO's text: a method *wins* a dataset "if it outperforms every other
-  algorithm"; it *ties* "if any other algorithm's performance is not statistically significantly different". lcsim's
-  reading: ``A`` beats ``B`` when the adjusted p-value is below ``alpha`` and ``A`` tends to be better, i.e. its
-  Mann-Whitney U exceeds ``n_A n_B / 2`` (for maximized scores; equal medians can still differ significantly);
-  ``A`` *wins* when it beats every other method, *loses* when some method beats it, and *ties* otherwise.
+Statistics come from :mod:`analysis.stats`, the one statistics module: :func:`~analysis.stats.pairwise_mwu`
+(pairwise two-sided Mann-Whitney U, Benjamini-Hochberg over the pairs of a dataset) and
+:func:`~analysis.stats.wins_ties_losses` (Table 2).
 
 Runner: :func:`run_replayed` runs each method ``repeats`` times on replayed tasks (each method's returned
 configuration: FGHPO's :attr:`~lcsim.optimizers.fghpo.FGHPO.best`, for every other method the best validation value
@@ -21,114 +13,19 @@ valid, runtime_s (simulated seconds of training on replay, measured seconds live
 """
 from __future__ import annotations
 
-import itertools
 import time
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidParameterError, check_float, check_int, unknown_name
+from ..errors import check_int, unknown_name
 from ..seeding import derive, int_seed
 
-__all__ = ["benjamini_hochberg", "pairwise_mwu", "wins_ties_losses", "summary_table", "run_replayed", "run_live",
-           "DEFAULT_PARAMS"]
+__all__ = ["summary_table", "run_replayed", "run_live", "DEFAULT_PARAMS"]
 
 #: default parameters of each method in the protocol (FGHPO section 4: 50 evaluations, N1 = 50, N2 = 10)
 DEFAULT_PARAMS = {"fghpo": {"n_probe": 50, "n_full": 10}, "random_search": {}, "tpe": {"n_evals": 50},
                   "turbo": {"n_evals": 50}, "cmaes": {"n_evals": 50}, "pso": {"n_evals": 50}, "bohb": {}}
-
-
-def benjamini_hochberg(p) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values: ``q_(i) = min_{j >= i} min(1, m p_(j) / j)`` (sorted ascending).
-
-    Args:
-        p: p-values, shape (m,). NaN stays NaN and does not count in ``m``.
-    """
-    p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    if len(ok) == 0:
-        return out
-    if np.any((p[ok] < 0) | (p[ok] > 1)):
-        raise InvalidParameterError(f"p-values must lie in [0, 1]; got {p[ok].min()}..{p[ok].max()}.")
-    m = len(ok)
-    order = ok[np.argsort(p[ok], kind="stable")]
-    ranked = p[order] * m / np.arange(1, m + 1)
-    q = np.minimum.accumulate(ranked[::-1])[::-1]
-    out[order] = np.minimum(q, 1.0)
-    return out
-
-
-def pairwise_mwu(df: pd.DataFrame, *, value: str = "score", maximize: bool = True, alpha: float = 0.05,
-                 group: str = "method") -> pd.DataFrame:
-    """Pairwise two-sided Mann-Whitney U tests between methods on one dataset, BH-adjusted over the pairs.
-
-    Args:
-        df: rows of one dataset, columns ``group`` and ``value`` (one row per repeat).
-        maximize: direction of ``value``.
-        alpha: significance level.
-
-    Returns:
-        DataFrame with columns a, b, median_a, median_b, U (statistic of ``a``), p, p_adj, significant, better
-        (``a``, ``b`` or ``None``; direction from ``U`` vs ``n_a n_b / 2``).
-    """
-    from scipy.stats import mannwhitneyu
-
-    alpha = check_float("pairwise_mwu", "alpha", alpha, 0.0, 1.0, closed="neither")
-    groups = {k: g[value].to_numpy(dtype=float) for k, g in df.groupby(group, sort=True)}
-    rows = []
-    for a, b in itertools.combinations(sorted(groups), 2):
-        x, y = groups[a], groups[b]
-        if np.all(x == x[0]) and np.all(y == x[0]):
-            u, p = len(x) * len(y) / 2.0, 1.0  # identical samples: no evidence either way
-        else:
-            u, p = mannwhitneyu(x, y, alternative="two-sided")
-        rows.append((a, b, float(np.median(x)), float(np.median(y)), float(u), float(p), len(x) * len(y)))
-    out = pd.DataFrame(rows, columns=["a", "b", "median_a", "median_b", "U", "p", "_nn"])
-    out["p_adj"] = benjamini_hochberg(out["p"].to_numpy()) if len(out) else []
-    out["significant"] = out["p_adj"] < alpha
-    sign = 1.0 if maximize else -1.0
-    # direction from the test statistic itself: U_a > n_a n_b / 2 means values of a tend to be larger
-    diff = sign * (out["U"] - out["_nn"] / 2.0)
-    out = out.drop(columns="_nn")
-    out["better"] = [None if (not sig or d == 0) else (a if d > 0 else b)
-                     for sig, d, a, b in zip(out["significant"], diff, out["a"], out["b"])]
-    return out
-
-
-def wins_ties_losses(results: pd.DataFrame, *, value: str = "score", maximize: bool = True, alpha: float = 0.05,
-                     dataset: str = "dataset", group: str = "method") -> pd.DataFrame:
-    """FGHPO Table 2 (see the module docstring for the definition).
-
-    Returns:
-        DataFrame indexed by method with columns wins, ties, losses, win_tie_pct, and one column per dataset holding
-        "win" / "tie" / "loss".
-    """
-    methods = sorted(results[group].unique())
-    table = {m: {} for m in methods}
-    for ds, part in results.groupby(dataset, sort=True):
-        pw = pairwise_mwu(part, value=value, maximize=maximize, alpha=alpha, group=group)
-        beats = {m: set() for m in methods}
-        for r in pw.itertuples():
-            if isinstance(r.better, str):
-                loser = r.b if r.better == r.a else r.a
-                beats[r.better].add(loser)
-        present = sorted(part[group].unique())
-        for m in present:
-            others = set(present) - {m}
-            if others and beats[m] >= others:
-                table[m][ds] = "win"
-            elif any(m in beats[o] for o in others):
-                table[m][ds] = "loss"
-            else:
-                table[m][ds] = "tie"
-    out = pd.DataFrame(table).T
-    out.index.name = group
-    counts = pd.DataFrame({"wins": (out == "win").sum(axis=1), "ties": (out == "tie").sum(axis=1),
-                           "losses": (out == "loss").sum(axis=1)})
-    n = counts[["wins", "ties", "losses"]].sum(axis=1).replace(0, np.nan)
-    counts["win_tie_pct"] = 100.0 * (counts["wins"] + counts["ties"]) / n
-    return pd.concat([counts, out], axis=1)
 
 
 def summary_table(results: pd.DataFrame, *, value: str = "score") -> pd.DataFrame:
