@@ -5,8 +5,8 @@ restoring the previous settings afterwards. The grid runner wraps every cell in 
 
 * the same cell then gives the same numbers serially, in a process pool and on Dask (thread counts can change the
   order of floating-point reductions in torch and BLAS, and so a model-based method's decisions);
-* on a machine shared by several worker processes, a second thread per process spin-waits for a core: DPL's
-  ensemble and the GP methods ran 2-4x slower with two threads in each of two workers on 2 cores (measured).
+* on a machine shared by several worker processes, a second thread per process spin-waits for a core, which slows
+  DPL's ensemble and the GP methods down (measurements: ``tests/perf/README.md``).
 """
 from __future__ import annotations
 

@@ -22,8 +22,8 @@ its own measured compute).
 
 Runs are cached one parquet file per (dataset, method, settings) under ``OUT/cells`` (resume); the per-run seeds are
 ``derive(ROOT_SEED, "protocol", dataset, method, repeat)`` (inside ``run_replayed``), independent of that grouping.
-They run single-threaded (:func:`paper_figures._common.single_threaded`: TuRBO's GP steps are ~7x faster so on the
-shared 2-core machine).
+They run single-threaded (:func:`lcsim.threads.single_threaded`: on a machine shared by worker processes a second
+thread per process only waits for a core).
 """
 from __future__ import annotations
 

@@ -124,7 +124,7 @@ class ASHA(Optimizer):
         cid, cfg = self._new_config()
         self._config[tid] = (cid, cfg)
         self._rung_of[tid] = 0
-        return Job(tid, self.rungs[0], cid, cfg, {"rung": 0})  # positional: ~1 us cheaper per job
+        return Job(tid, self.rungs[0], cid, cfg, {"rung": 0})  # positional arguments: cheaper, once per job
 
     def _tell(self, job: Job, observation: Observation) -> None:
         tid = job.trial_id

@@ -342,7 +342,7 @@ class TuRBO(BlackBox):
         mask[none, self.rng.integers(d, size=int(none.sum()))] = True
         cand = np.where(mask, pert, centre[None])
         # one joint posterior draw over the candidates (Thompson sampling); Cholesky with jitter (sklearn's sample_y
-        # uses an SVD, ~100x slower)
+        # uses an SVD, which costs far more at these sizes)
         mu, cov = gp.predict(cand, return_cov=True)
         jitter = 1e-8 * max(float(np.mean(np.diag(cov))), 1e-12)
         for _ in range(6):

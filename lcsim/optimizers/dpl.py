@@ -156,8 +156,8 @@ class DPL(Optimizer):
         emphasize_last: append the newest point to every refinement mini-batch (authors' code).
         n_samples: configurations sampled per iteration when the task has no candidate pool.
         vectorized: train the ensemble in one stacked pass (identical fits; ``False`` loops over members).
-        scripted: run the stacked pass's training loop through TorchScript (bit-identical fits, 1.25-1.37x faster
-            per whole run on one CPU core; ``False``: eager PyTorch).
+        scripted: run the stacked pass's training loop through TorchScript (bit-identical fits without the
+            Python dispatch of each step, see ``tests/perf/README.md``; ``False``: eager PyTorch).
         preset: ``"paper"`` (default: the paper's text) or ``"code"`` (the authors' public code): the values of
             ``head``, ``batch_norm``, ``full_fits``, ``restart_patience``, ``encoding``, ``clip_targets``,
             ``ei_zero_std`` and ``reseed_fits`` left at ``"preset"`` (module docstring's table).

@@ -9,9 +9,8 @@
     AGN objectives vs validation loss in CMA-ES and PSO (AGN Table 1 at a scale), test accuracy mean +- std.
 
 Scales of ``fghpo`` (:data:`FGHPO_SCALES`): ``tiny`` (seconds, tests), ``small`` (default: 120 recorded
-configurations x 20 epochs per dataset, N1 = 50, N2 = 10, 50 evaluations, R = 20; measured on the shared 2-core
-machine: 6 min of recording, 9 min of replays for fghpo/random_search/tpe/cmaes/pso, and 15-70 s per TuRBO run (its
-GP refits dominate; 80 runs take 20-90 min, so ``--methods turbo --repeats 4`` was used for the reported table)),
+configurations x 20 epochs per dataset, N1 = 50, N2 = 10, 50 evaluations, R = 20; its cost, dominated by TuRBO's
+GP refits, is in ``tests/perf/README.md``),
 ``paper`` (live training, 100 epochs, R = 20: 4 datasets x 6 methods x 20 repeats x
 (50 x 100) epochs, about 2.4 M epochs, days on a CPU; uses CUDA when present).
 """

@@ -529,7 +529,8 @@ def _table(task: Task, ledger: _PaidLedger, chunks: list[_Chunk], method, optimi
 
 @functools.lru_cache(maxsize=256)
 def _one_string(value: str):
-    """A one-element pandas string array (building one costs ~0.2 ms; the same few values recur in every run)."""
+    """A one-element pandas string array, cached: building one costs more than filling a run's column from it, and
+    the same few values recur in every run."""
     return pd.array([value], dtype="str")
 
 

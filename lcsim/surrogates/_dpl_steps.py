@@ -5,18 +5,16 @@
 mini-batches. It is plain PyTorch code in the TorchScript subset, so the same source runs either way:
 
 * :func:`scripted` compiles it with ``torch.jit.script``; the loop then runs in TorchScript's C++ interpreter instead
-  of the Python one, which removes the Python dispatch of its several dozen operator calls per mini-batch step
-  (measured on one CPU core with the paper-sized ensemble: 1.1-1.5x faster per mini-batch step, 1.25-1.37x per
-  whole DPL run, bit-identical results; ``tests/perf/README.md``).
+  of the Python one, which removes the Python dispatch of its several dozen operator calls per mini-batch step,
+  with bit-identical results (speed: ``tests/perf/README.md``).
 * Called directly, it is ordinary eager PyTorch (``DPLEnsemble(scripted=False)``, and the fallback when the script
   cannot be compiled).
 
-``torch.jit.script`` is deprecated in recent PyTorch releases (in favour of ``torch.compile``, which was measured 2x
-slower here because the mini-batch shapes vary and compiles for ~30 s per process). The deprecation warning is
-silenced for this one call only; if a future release drops or breaks TorchScript, :func:`scripted` warns once and
-returns the eager function, so results never change, only speed.
-
-This module deliberately has no ``from __future__ import annotations``: TorchScript reads the annotations.
+``torch.jit.script`` is deprecated in recent PyTorch releases (in favour of ``torch.compile``, which is slower here
+because the mini-batch shapes vary, and compiles for long in every process; ``tests/perf/README.md``). The deprecation
+warning is silenced for this one call only; if a future release drops or breaks TorchScript, :func:`scripted` warns
+once and returns the eager function, so results never change, only speed. This module deliberately has no ``from
+__future__ import annotations``: TorchScript reads the annotations.
 """
 import warnings
 
@@ -57,8 +55,8 @@ def train_steps(weights: list[torch.Tensor], biases: list[torch.Tensor], bn_scal
     Layout: hidden activations live as (B, K * units) blocks (row = example, column = (member, unit)), so batch
     normalization of all members is one native ``native_batch_norm`` (and one ``native_batch_norm_backward``) call;
     the batched matrix products read them through (K, B, units) strided views and write contiguous (K, B, units)
-    results that one copy turns into blocks (measured cheaper than a strided ``out=``). The 3-output layer is
-    computed transposed, (K, 3, B) = W^T h^T (MKL is ~4x faster with the short side first).
+    results that one copy turns into blocks (cheaper than a strided ``out=``). The 3-output layer is
+    computed transposed, (K, 3, B) = W^T h^T (MKL's batched GEMM is faster with the short side first).
     """
     K = xs.shape[0]
     n_layers = len(weights) - 1

@@ -125,8 +125,8 @@ class DPLEnsemble:
         reseed: restart each member's initialization and mini-batch-order generators from the seed at every
             :meth:`reset` and :meth:`fit` (authors' code) instead of continuing them (default); module docstring.
         dtype: ``torch.float32`` (default) or ``torch.float64``.
-        scripted: run the stacked pass's mini-batch loop through TorchScript (default; 1.1-1.5x faster on a CPU core)
-            or as eager PyTorch; the same code and bit-identical results either way
+        scripted: run the stacked pass's mini-batch loop through TorchScript (default;
+            faster, ``tests/perf/README.md``) or as eager PyTorch; the same code and bit-identical results either way
             (:mod:`lcsim.surrogates._dpl_steps`).
     """
 
