@@ -248,11 +248,12 @@ class Task:
             self._first_bad = first
         return self._first_bad
 
-    def lookup(self, config_id: int, seed_index: int, first_epoch: int, last_epoch: int) -> dict:
+    def lookup(self, config_id: int, seed_index: int, first_epoch: int, last_epoch: int, copy: bool = False) -> dict:
         """Values of epochs ``first_epoch..last_epoch`` (1-based, inclusive) of one run.
 
         Returns a dict with ``objective`` (served values, shape (k,)), ``metrics`` (raw values, shape (k, n_metric)),
-        ``cost`` (shape (k,)) and ``diverged`` (bool: the run diverged at or before ``last_epoch``).
+        ``cost`` (shape (k,)) and ``diverged`` (bool: the run diverged at or before ``last_epoch``). The arrays are
+        read-only views of the task's, or with ``copy`` arrays of their own (what the replay engine hands a method).
         """
         curves = self.curves
         if not (1 <= first_epoch <= last_epoch <= curves.shape[2]):
@@ -265,9 +266,10 @@ class Task:
         if first_bad is None or len(first_bad) != len(curves):
             first_bad = self.first_nonfinite_epoch()
         sl = slice(first_epoch - 1, last_epoch)
+        objective, metrics = served[config_id, seed_index, sl], curves[config_id, seed_index, sl, :]
         return {
-            "objective": served[config_id, seed_index, sl],
-            "metrics": curves[config_id, seed_index, sl, :],
+            "objective": objective.copy() if copy else objective,
+            "metrics": metrics.copy() if copy else metrics,
             "cost": self.epoch_cost[config_id, seed_index, sl],
             "diverged": bool(first_bad[config_id, seed_index] <= last_epoch),
         }

@@ -104,10 +104,7 @@ class _PaidLedger:
         through ``.base`` nor write into the task."""
         if last > self.paid.get(trial_id, 0):
             raise LookAheadError(f"Trial {trial_id}: read of epoch {last} but only {self.paid.get(trial_id, 0)} paid.")
-        got = self.task.lookup(self.config_of[trial_id], self.replica, first, last)
-        got["objective"] = np.array(got["objective"], dtype=float)
-        got["metrics"] = np.array(got["metrics"], dtype=float)
-        return got
+        return self.task.lookup(self.config_of[trial_id], self.replica, first, last, copy=True)
 
     def reveal_points(self, trial_ids: np.ndarray, epochs: np.ndarray) -> np.ndarray:
         """Served objective at (trial, epoch) pairs, shape (n,); vectorized, with the same paid-epoch check."""
@@ -169,37 +166,30 @@ def problem_for(task: Task, n_workers: int = 1, min_epoch: int = 1) -> Problem:
 
 @dataclass(slots=True)
 class _Running:
-    """A job on a worker: epochs ``done+1..target`` finish at ``ends`` (absolute simulated times)."""
+    """A job on a worker: epochs ``done+1..target`` finish at ``ends`` (absolute simulated times). Once the job
+    completes (or is stopped at a time limit, ``target`` then cut to what completed) it is the table's rows of those
+    epochs."""
 
     job: Job
     worker: int
     cid: int
     done: int
     target: int
-    ends: np.ndarray
-    cost: np.ndarray
-    total: float     # cost of the newly paid epochs (their sum, in epoch order)
-    ask_s: float
+    ends: np.ndarray      # simulated finish time of each newly paid epoch, shape (target - done,)
+    cost: np.ndarray      # cost of each newly paid epoch, shape (target - done,)
+    total: float          # cost of the newly paid epochs (their sum, in epoch order)
+    overhead_s: float     # measured ask (+ tell) wall time of the job, recorded on its first row
 
 
-@dataclass(slots=True)
-class _Chunk:
-    """The table rows of one job: its newly paid epochs ``first..first+k-1`` of ``trial_id``."""
-
-    trial_id: int
-    first: int
-    k: int
-    ends: np.ndarray      # simulated finish time of each epoch, shape (k,)
-    cost: np.ndarray      # cost of each epoch, shape (k,)
-    worker: int
-    overhead_s: float     # measured ask + tell wall time of the job, recorded on its first row
+_EMPTY = np.zeros(0)   # ends and cost of a job that pays no new epoch
+_EMPTY.setflags(write=False)
 
 
 class _Replay:
     """The state of one run of :func:`run` and its steps: fill the free workers, then complete the earliest job.
-
     ``now`` is the simulated clock, ``used`` the epochs committed against an epoch budget, ``heap`` the running jobs
-    keyed ``(finish, counter)``, ``chunks`` the rows to tabulate. Every read of the curves goes through ``ledger``.
+    keyed ``(finish, counter)``, ``chunks`` the finished jobs whose rows the table will hold. Every read of the
+    curves goes through ``ledger``.
     """
 
     def __init__(self, task: Task, optimizer: Optimizer, unit: str, limit: float, n_workers: int, replica: int,
@@ -218,7 +208,7 @@ class _Replay:
         self.max_epoch = task.n_epochs
         self.epoch_numbers = np.arange(1, self.max_epoch + 1)  # Observation.epochs are read-only views of this
         self.epoch_numbers.setflags(write=False)
-        self.chunks: list[_Chunk] = []
+        self.chunks: list[_Running] = []
         self.heap: list[tuple] = []
         self.counter = 0
         self.now = 0.0
@@ -233,22 +223,25 @@ class _Replay:
     # ---------------------------------------------------------------- asking
     def fill_workers(self) -> None:
         """Ask for jobs while a worker is free and budget remains; stops at the first ``None``."""
-        optimizer = self.optimizer
+        optimizer, clock = self.optimizer, time.perf_counter
         while self.free and not self.exhausted:
-            t0 = time.perf_counter()
+            t0 = clock()
             job = optimizer.ask()
-            ask_s = time.perf_counter() - t0
+            ask_s = clock() - t0
             self.n_asks += 1
             self.overhead += ask_s
             if self.charge_overhead:
                 self.now += ask_s
             if job is None:
                 return
-            self._start(self._checked_job(job), ask_s)
+            self.n_jobs += 1
+            if (self.n_jobs > self.max_jobs or type(job) is not Job or not 1 <= job.epoch <= self.max_epoch
+                    or job.trial_id in self.running_trials):
+                self._refuse(job)
+            self._start(job, ask_s)
 
-    def _checked_job(self, job) -> Job:
-        """``job`` after the protocol checks (:class:`~lcsim.errors.ProtocolError` on a breach)."""
-        self.n_jobs += 1
+    def _refuse(self, job) -> None:
+        """Raise the :class:`~lcsim.errors.ProtocolError` that names the rule ``job`` breaks (if it breaks one)."""
         if self.n_jobs > self.max_jobs:
             raise ProtocolError(f"{self.method} exceeded max_jobs={self.max_jobs}; it does not seem to terminate.")
         if not isinstance(job, Job):
@@ -258,7 +251,6 @@ class _Replay:
                                 f"1..{self.max_epoch}.")
         if job.trial_id in self.running_trials:
             raise ProtocolError(f"{self.method} asked trial {job.trial_id} while a job of it is still running.")
-        return job
 
     def _resolve(self, job: Job) -> int:
         """The pool row that ``job`` runs: its trial's row, the row it names, or the row served for its config."""
@@ -294,15 +286,16 @@ class _Replay:
         now = self.now
         if target > done:
             if self.by_epochs:
-                if self.used + (target - done) > self.limit + 1e-9:  # the job does not fit: cut it (or stop)
-                    room = math.floor(self.limit - self.used + 1e-9)
+                used, limit = self.used, self.limit
+                if used + (target - done) > limit + 1e-9:  # the job does not fit: cut it (or stop)
+                    room = math.floor(limit - used + 1e-9)
                     if room <= 0:
                         self.exhausted = True
                         self.optimizer.abandon(job)
                         return
                     target = done + room
-                self.used += target - done
-                if self.used >= self.limit - 1e-9:
+                self.used = used = used + (target - done)
+                if used >= limit - 1e-9:
                     self.exhausted = True
             elif now >= self.limit:
                 self.exhausted = True
@@ -312,13 +305,14 @@ class _Replay:
             if target - done == 1:
                 total = float(cost[0])
                 ends = cost + now  # the common one-epoch job: skip the cumulative sum
+                finish = total + now
             else:
                 ends = cost.cumsum()
                 total = float(ends[-1])
                 ends += now
-            finish = float(ends[-1])
+                finish = float(ends[-1])
         else:
-            cost = ends = np.zeros(0)
+            cost = ends = _EMPTY
             total = 0.0
             finish = now
         ledger.config_of[tid] = cid
@@ -342,15 +336,13 @@ class _Replay:
         self.running_trials.discard(job.trial_id)
         self.ledger.paid[job.trial_id] = max(r.done, r.target)
         self.free.append(r.worker)
-        tell_s = 0.0
         if r.target < job.epoch:
             # a job cut by the epoch budget is recorded but not told: the run ends with it
             self.optimizer.abandon(job)
         else:
-            tell_s = self._tell(r)
+            r.overhead_s += self._tell(r)
         if r.target > r.done:
-            self.chunks.append(_Chunk(job.trial_id, r.done + 1, r.target - r.done, r.ends, r.cost, r.worker,
-                                      r.ask_s + tell_s))
+            self.chunks.append(r)
         return True
 
     def _tell(self, r: _Running) -> float:
@@ -380,8 +372,8 @@ class _Replay:
             keep = int(np.searchsorted(s.ends, self.limit, side="right"))
             self.ledger.paid[s.job.trial_id] = s.done + keep
             if keep:
-                self.chunks.append(_Chunk(s.job.trial_id, s.done + 1, keep, s.ends[:keep], s.cost[:keep], s.worker,
-                                          s.ask_s))
+                s.target, s.ends, s.cost = s.done + keep, s.ends[:keep], s.cost[:keep]
+                self.chunks.append(s)
             self.optimizer.abandon(s.job)
 
 
@@ -475,13 +467,13 @@ _ROW_COLS = ["trial_id", "config_id", "epoch", "objective", "diverged", "_metric
              "overhead_s"]
 
 
-def _table(task: Task, ledger: _PaidLedger, chunks: list[_Chunk], method, optimizer, seed, replica, incumbent_rule,
-           normaliser) -> pd.DataFrame:
+def _table(task: Task, ledger: _PaidLedger, chunks: list[_Running], method, optimizer, seed, replica,
+           incumbent_rule, normaliser) -> pd.DataFrame:
     n_met = len(task.metrics)
-    ks = np.array([c.k for c in chunks], dtype=np.int64)
+    ks = np.array([c.target - c.done for c in chunks], dtype=np.int64)
     n = int(ks.sum())
     starts = np.cumsum(ks) - ks
-    firsts = np.array([c.first for c in chunks], dtype=np.int64)
+    firsts = np.array([c.done + 1 for c in chunks], dtype=np.int64)
     overhead = np.zeros(n)
     if n:
         overhead[starts] = [c.overhead_s for c in chunks]
@@ -489,7 +481,7 @@ def _table(task: Task, ledger: _PaidLedger, chunks: list[_Chunk], method, optimi
     def cat(attr):
         return np.concatenate([getattr(c, attr) for c in chunks]) if chunks else np.zeros(0)
 
-    trial = np.repeat(np.array([c.trial_id for c in chunks], dtype=np.int64), ks)
+    trial = np.repeat(np.array([c.job.trial_id for c in chunks], dtype=np.int64), ks)
     epoch = np.arange(n, dtype=np.int64) + np.repeat(firsts - starts, ks)
     if n:
         config, objective, metrics, diverged = ledger.reveal_rows(trial, epoch)
