@@ -57,11 +57,11 @@ class CheckedTask:
     def epoch_cost(self):
         return _CostView(self)
 
-    def lookup(self, cid, rep, first, last):
+    def lookup(self, cid, rep, first, last, copy=False):
         self.reads += 1
         if last > self.paid[(int(cid), int(rep))]:
             raise LookAheadError(f"read of epoch {last} of config {cid} but {self.paid[(cid, rep)]} paid")
-        return self.task.lookup(cid, rep, first, last)
+        return self.task.lookup(cid, rep, first, last, copy=copy)
 
     def lookup_points(self, cids, rep, epochs):
         self.reads += 1
@@ -210,11 +210,11 @@ class RecordingTask(CheckedTask):
         assert rep == led.replica
         return max((led.paid.get(t, 0) for t, c in led.config_of.items() if c == cid), default=0)
 
-    def lookup(self, cid, rep, first, last):
+    def lookup(self, cid, rep, first, last, copy=False):
         paid = self._paid_for(int(cid), int(rep))
         assert 1 <= first <= last <= paid, f"served epochs {first}..{last} of config {cid}, ledger paid {paid}"
         self.served += [(int(cid), int(rep), e) for e in range(first, last + 1)]
-        return self.task.lookup(cid, rep, first, last)
+        return self.task.lookup(cid, rep, first, last, copy=copy)
 
     def lookup_points(self, cids, rep, epochs):
         for cid, e in zip(np.asarray(cids).tolist(), np.asarray(epochs).tolist()):
@@ -368,7 +368,7 @@ def test_planted_one_epoch_leaks_are_caught(leak):
     def reveal_plus_one(self, trial_id, first, last):  # the engine's reveal with ``last > paid + 1``
         if last > self.paid.get(trial_id, 0) + 1:
             raise LookAheadError(f"Trial {trial_id}: read of epoch {last}.")
-        return self.task.lookup(self.config_of[trial_id], self.replica, first, last)
+        return self.task.lookup(self.config_of[trial_id], self.replica, first, last, copy=True)
 
     def checked_plus_one(self, trial_ids, epochs):  # ``epochs > paid_of[idx] + 1``: every known trial one ahead
         saved = dict(self.paid)
