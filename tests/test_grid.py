@@ -142,3 +142,25 @@ def test_same_seed_in_a_fresh_process(tmp_path):
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "there")], check=True, cwd=REPO,
                    env=dict(os.environ, PYTHONPATH=str(REPO)))
     pd.testing.assert_frame_equal(store.canonical(here), store.canonical(store.read_dir(tmp_path / "there")))
+
+
+def test_unreachable_dask_scheduler_is_one_clear_error(tmp_path, monkeypatch, capsys):
+    """Issue 16.7: an address nobody listens on ends in one error naming the fix, after CONNECT_TIMEOUT, not a
+    traceback after distributed's 30 s."""
+    import socket
+    import time
+
+    from lcsim.replay import grid as grid_mod
+    from lcsim.replay.__main__ import main
+
+    with socket.socket() as sock:  # a free port on loopback that nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setattr(grid_mod, "CONNECT_TIMEOUT", 1.0)
+    t0 = time.perf_counter()
+    assert main(["--benchmark", "synthetic", "--tasks", "powerlaw-0", "--methods", "random_search", "--seeds", "1",
+                 "--budget", "1", "--executor", "dask", "--scheduler", f"tcp://127.0.0.1:{port}", "--no-progress",
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert time.perf_counter() - t0 < 20
+    assert err.startswith("error: Cannot reach the Dask scheduler") and "LocalCluster" in err and err.count("\n") == 1

@@ -293,13 +293,22 @@ def _make_dir(out: Path) -> None:
         raise InvalidParameterError(f"The results directory {out} is not writable; choose a writable --out.")
 
 
+#: seconds to wait for a Dask scheduler given by address before the grid gives up with an error naming the fix
+CONNECT_TIMEOUT = 10.0
+
+
 def _run_dask(todo, out, options, n_jobs, scheduler, bar, processes) -> None:
     from distributed import Client, LocalCluster
     from distributed import as_completed as dask_completed
 
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            raise InvalidParameterError(
+                f"Cannot reach the Dask scheduler at {scheduler} within {CONNECT_TIMEOUT:g} s ({type(exc).__name__}); "
+                "start one there (`dask scheduler`), fix --scheduler, or leave it out to run a LocalCluster.") from None
     else:
         cluster = LocalCluster(n_workers=n_jobs or os.cpu_count() or 1, threads_per_worker=1, processes=processes,
                                dashboard_address=None)
