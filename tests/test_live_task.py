@@ -41,7 +41,7 @@ def test_random_search_runs_live(iris):
     live = LiveTask(iris, "mlp", seed=1, max_epoch=3)
     opt = RandomSearch(live.problem(), seed=0)
     df = live.run(opt, 6)
-    assert df.trial_id.nunique() == 2 and df.epochs_used.iloc[-1] == 6
+    assert df.trial_id.nunique() == 2 and df.budget_used.iloc[-1] == 6
     assert {"m_sharpness", "m_agn_sum", "m_valid_auc"} <= set(df.columns)
 
 
@@ -65,4 +65,4 @@ def test_successive_halving_freeze_thaw_live(iris):
     paid = df.groupby("trial_id").epoch.max()
     assert sorted(paid.tolist()) == [1, 1, 2, 4]  # 4 configs at epoch 1, 2 promoted to 2, 1 to 4
     assert all(live.trainers[t].epoch == e for t, e in paid.items())
-    assert df.epochs_used.iloc[-1] == 4 * 1 + 2 * 1 + 1 * 2  # resuming pays only the new epochs
+    assert df.budget_used.iloc[-1] == 4 * 1 + 2 * 1 + 1 * 2  # resuming pays only the new epochs

@@ -5,7 +5,7 @@ trial up to epoch ``e`` (resuming from where it stopped) and returns the per-epo
 proxy of the trainer; ``observe(job)`` turns an optimizer's :class:`~lcsim.optimizers._base.Job` into the
 :class:`~lcsim.optimizers._base.Observation` the ask/tell interface expects (values of the newly paid epochs, their
 measured seconds as cost). :meth:`LiveTask.problem` gives the :class:`~lcsim.optimizers._base.Problem` (no candidate
-pool unless one is given) and :meth:`LiveTask.run` a minimal serial ask/tell loop.
+pool unless one is given) and :meth:`LiveTask.run` a serial ask/tell loop (why not the replay engine: its docstring).
 
 FGHPO "live" mode (Algorithm 1)::
 
@@ -165,12 +165,18 @@ class LiveTask:
                            np.asarray(mets, dtype=float))
 
     def run(self, optimizer, max_epochs_total: int) -> pd.DataFrame:
-        """A minimal serial ask/tell loop until ``max_epochs_total`` epochs were trained (or the method stops).
+        """A serial ask/tell loop until ``max_epochs_total`` epochs were trained (or the method stops).
 
-        Returns one row per observed (trial, epoch) with the objective and every metric.
+        This is not :func:`lcsim.replay.run`: the engine schedules a job from the recorded cost of its epochs before
+        the job runs (that is what puts asynchronous workers on a simulated clock), and a live trial's cost is only
+        known once it has trained; training whole curves up front would throw away what freeze-thaw saves. The
+        table has the engine's columns for what both know: one row per observed (trial, epoch) with trial_id,
+        config_id, epoch, objective, diverged, cost (measured seconds of the newly trained epochs, on the job's last
+        row), sim_time (cumulative measured seconds), budget_used (epochs trained so far) and ``m_<metric>`` per
+        metric; there is no oracle, so no regret.
         """
         max_epochs_total = check_int("LiveTask.run", "max_epochs_total", max_epochs_total, 1)
-        rows, used = [], 0
+        rows, used, clock = [], 0, 0.0
         while used < max_epochs_total:
             job = optimizer.ask()
             if job is None:
@@ -179,8 +185,11 @@ class LiveTask:
             obs = self.observe(job)
             optimizer.tell(job, obs)
             used += max(0, job.epoch - before)
+            clock += float(obs.cost)
+            last = len(obs.epochs) - 1
             for k, e in enumerate(obs.epochs):
                 rows.append({"trial_id": job.trial_id, "config_id": obs.config_id, "epoch": int(e),
-                             "objective": float(obs.values[k]), "diverged": obs.diverged, "epochs_used": used,
+                             "objective": float(obs.values[k]), "diverged": obs.diverged,
+                             "cost": float(obs.cost) if k == last else 0.0, "sim_time": clock, "budget_used": used,
                              **{f"m_{m}": float(obs.metrics[k, j]) for j, m in enumerate(self.metrics)}})
         return pd.DataFrame(rows)

@@ -172,7 +172,7 @@ def agn_search(method: str = "cmaes", objective: str = "val", alpha: float = 0.1
     return {"method": method, "objective": objective, "alpha": alpha if objective != "val" else float("nan"),
             "config": cfg, "search_score": float(best_v), "test_acc": accs, "test_loss": losses,
             **_mean_std("test_acc", accs), **_mean_std("test_loss", losses), "search_seconds": search_s,
-            "final_seconds": final_s, "epochs_used": int(tab["epochs_used"].max()) if len(tab) else 0,
+            "final_seconds": final_s, "epochs_used": int(tab["budget_used"].max()) if len(tab) else 0,
             "n_trials": n_trials}
 
 
