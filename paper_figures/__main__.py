@@ -29,7 +29,20 @@ def main(argv=None) -> int:
     ap.add_argument("--params", default=None, metavar="JSON",
                     help='method parameters overriding the defaults, e.g. \'{"dpl": {"n_members": 2}}\' (the '
                          "tests give the tiny scale small settings this way)")
+    ap.add_argument("--benchmarks", default=None, metavar="NAMES",
+                    help="comma-separated subset of the scale's benchmarks, e.g. taskset (default: all of them)")
     a = ap.parse_args(argv)
+    scale = get_scale(a.scale)
+    benchmarks = None
+    if a.benchmarks is not None:
+        benchmarks = tuple(b.strip() for b in a.benchmarks.split(",") if b.strip())
+        bad = [b for b in benchmarks if b not in scale.benchmarks]
+        if bad or not benchmarks:
+            from lcsim.errors import unknown_name
+
+            print(f"error: {unknown_name(f'{scale.name}-scale benchmark', bad[0] if bad else '', scale.benchmarks)}",
+                  file=sys.stderr)
+            return 2
     try:
         params = _params(a.params)
     except ValueError as exc:
@@ -42,7 +55,6 @@ def main(argv=None) -> int:
 
         print(unknown_name("figure", bad[0], SCRIPTS), file=sys.stderr)
         return 2
-    scale = get_scale(a.scale)
     out = Path(a.out) / scale.name
     for i, name in enumerate(names, 1):
         done = out / f"{name}.csv"
@@ -56,7 +68,7 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         print(f"[{i}/{len(names)}] {name} ...", flush=True)
         mod = importlib.import_module(f"paper_figures.{name}")
-        mod.main(Context(scale, out, jobs=max(1, a.jobs), params=params))
+        mod.main(Context(scale, out, jobs=max(1, a.jobs), params=params, benchmarks=benchmarks))
         print(f"[{i}/{len(names)}] {name} done in {time.perf_counter() - t0:.1f}s -> {done}", flush=True)
     return 0
 

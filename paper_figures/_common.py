@@ -68,6 +68,7 @@ class Context:
     out: Path
     jobs: int = 1  # worker processes for uncached cells (replay grid, DPL Fig. 2, AGN searches, FGHPO)
     params: dict = field(default_factory=dict)  # method name -> parameters overriding its defaults (--params)
+    benchmarks: tuple | None = None  # --benchmarks: a subset of the scale's benchmarks
     skipped: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
@@ -94,7 +95,7 @@ def load_tasks(ctx: Context, benchmarks=None, max_tasks: int | None = None) -> l
     from lcsim.replay.grid import _load_task
 
     tasks = []
-    for name in benchmarks or ctx.scale.benchmarks:
+    for name in benchmarks or ctx.benchmarks or ctx.scale.benchmarks:
         try:
             bench = get_benchmark(name)
             names = bench.tasks()[: max_tasks or ctx.scale.max_tasks]
@@ -127,11 +128,22 @@ def available_methods(ctx: Context, names, task) -> list:
     return ok
 
 
-def run_grid(ctx: Context, tasks, methods, *, charge_overhead: bool = False,
-             normaliser: str = "final") -> pd.DataFrame:
+#: committed results: at the ``full`` scale the replay cells of each benchmark live in ``results/full/<benchmark>/``
+#: (compact: the columns the figures read), so the figures draw from them without recomputing and a rerun extends them
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def cell_dir(ctx: Context, benchmark: str) -> Path:
+    """Where the replay cells of ``benchmark`` are cached: :data:`RESULTS` at the full scale, else ``out/cells``."""
+    return RESULTS / "full" / benchmark if ctx.scale.name == "full" else ctx.out / "cells"
+
+
+def run_grid(ctx: Context, tasks, methods, *, charge_overhead: bool = False, normaliser: str = "final",
+             columns: tuple | None = None) -> pd.DataFrame:
     """Replay every (task, method, seed) cell through :func:`lcsim.replay.grid.run_grid` (one grid per benchmark,
     root seed :data:`ROOT_SEED`, seeds ``0..scale.seeds-1``, budget ``scale.budget_full_evals`` full-curve
-    equivalents), cached cell by cell under ``out/cells``; ``ctx.jobs`` processes run the missing cells."""
+    equivalents), cached cell by cell (:func:`cell_dir`); ``ctx.jobs`` processes run the missing cells. ``columns``:
+    at the full scale, the columns the cells keep (the committed results stay small)."""
     from lcsim.replay.grid import GridSpec
     from lcsim.replay.grid import run_grid as replay_grid
 
@@ -144,8 +156,9 @@ def run_grid(ctx: Context, tasks, methods, *, charge_overhead: bool = False,
                         seeds=list(range(ctx.scale.seeds)), budget=("full", ctx.scale.budget_full_evals),
                         charge_overhead=charge_overhead, root_seed=ROOT_SEED, options=load_options(ctx, bench),
                         normaliser=normaliser)
-        frames.append(replay_grid(spec, ctx.out / "cells", executor="local" if ctx.jobs > 1 else "serial",
-                                  n_jobs=ctx.jobs, exclusive=False, progress=True))
+        frames.append(replay_grid(spec, cell_dir(ctx, bench), executor="local" if ctx.jobs > 1 else "serial",
+                                  n_jobs=ctx.jobs, exclusive=False, progress=True,
+                                  columns=columns if ctx.scale.name == "full" else None))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

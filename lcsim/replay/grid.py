@@ -168,8 +168,11 @@ def budget_for(task: Task, unit: str, amount: float) -> Budget:
     return budget
 
 
-def run_cell(cell: Cell, out_dir: str, options: dict | None = None) -> str:
-    """Run one cell and write its table to ``out_dir/cell.filename`` atomically; return the path."""
+def run_cell(cell: Cell, out_dir: str, options: dict | None = None, columns: tuple | None = None) -> str:
+    """Run one cell and write its table to ``out_dir/cell.filename`` atomically; return the path.
+
+    ``columns``: keep only these columns of the table (a compact store, e.g. results committed with a figure); the
+    values are the same, the others are left out."""
     from ..optimizers import make_optimizer
     from ..threads import single_threaded
 
@@ -185,6 +188,8 @@ def run_cell(cell: Cell, out_dir: str, options: dict | None = None) -> str:
     t["budget"] = float(budget.amount)
     t["n_epochs"] = int(task.n_epochs)
     t["n_workers"] = int(cell.n_workers)
+    if columns is not None:
+        t = t[[c for c in t.columns if c in set(columns)]]
     path = Path(out_dir) / cell.filename
     store.write_table(path, t)
     return str(path)
@@ -201,7 +206,7 @@ def _manifest(spec: GridSpec) -> dict:
 
 def run_grid(spec: GridSpec, out_dir: str | os.PathLike, *, executor: str = "local", n_jobs: int | None = None,
              scheduler: str | None = None, resume: bool = True, progress: bool = True,
-             dask_processes: bool = True, exclusive: bool = True) -> pd.DataFrame:
+             dask_processes: bool = True, exclusive: bool = True, columns: tuple | None = None) -> pd.DataFrame:
     """Run every missing cell of ``spec`` into ``out_dir`` and return the table of the spec's cells.
 
     Args:
@@ -217,6 +222,11 @@ def run_grid(spec: GridSpec, out_dir: str | os.PathLike, *, executor: str = "loc
             holding another grid's results is refused. ``False`` (a shared cell cache, as the paper figures keep
             one): cells of several grids live side by side; each cell's file name carries a digest of everything
             that defines it, so a grid reads exactly its own cells.
+        columns: write only these columns of each cell's table (:func:`run_cell`).
+
+    Cells run in (task, method, seed) order, except that cells of methods marked slow run after the others, seed by
+    seed across the tasks, so a grid stopped part-way has every quick method and whole seeds of the slow ones; the
+    order changes no result.
 
     Returns:
         the spec's cells as one table, in (task, method, seed) order.
@@ -245,6 +255,7 @@ def run_grid(spec: GridSpec, out_dir: str | os.PathLike, *, executor: str = "loc
     for tmp in out.glob(".*.tmp"):  # leftovers of a write interrupted by a kill
         tmp.unlink(missing_ok=True)
     todo = [c for c in cells if c.filename not in existing or not resume]
+    todo.sort(key=_run_order)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -253,7 +264,7 @@ def run_grid(spec: GridSpec, out_dir: str | os.PathLike, *, executor: str = "loc
     try:
         if executor == "serial" or not todo:
             for c in todo:
-                run_cell(c, str(out), spec.options)
+                run_cell(c, str(out), spec.options, columns)
                 if bar is not None:
                     bar.update(1)
         elif executor == "local":
@@ -261,13 +272,13 @@ def run_grid(spec: GridSpec, out_dir: str | os.PathLike, *, executor: str = "loc
 
             n = n_jobs or os.cpu_count() or 1
             with ProcessPoolExecutor(max_workers=min(n, len(todo)), mp_context=mp.get_context("spawn")) as pool:
-                futs = {pool.submit(run_cell, c, str(out), spec.options): c for c in todo}
+                futs = {pool.submit(run_cell, c, str(out), spec.options, columns): c for c in todo}
                 for f in as_completed(futs):
                     f.result()
                     if bar is not None:
                         bar.update(1)
         else:
-            _run_dask(todo, out, spec.options, n_jobs, scheduler, bar, dask_processes)
+            _run_dask(todo, out, spec.options, columns, n_jobs, scheduler, bar, dask_processes)
     finally:
         if bar is not None:
             bar.close()
@@ -297,7 +308,16 @@ def _make_dir(out: Path) -> None:
 CONNECT_TIMEOUT = 10.0
 
 
-def _run_dask(todo, out, options, n_jobs, scheduler, bar, processes) -> None:
+def _run_order(cell: Cell) -> tuple:
+    """Sort key of the cells to run (a stable sort keeps the (task, method, seed) order within a key): quick methods
+    first, then slow ones seed by seed."""
+    from ..optimizers import method_class
+
+    slow = bool(getattr(method_class(cell.method), "slow", False))
+    return (slow, cell.seed if slow else 0)
+
+
+def _run_dask(todo, out, options, columns, n_jobs, scheduler, bar, processes) -> None:
     from distributed import Client, LocalCluster
     from distributed import as_completed as dask_completed
 
@@ -314,7 +334,7 @@ def _run_dask(todo, out, options, n_jobs, scheduler, bar, processes) -> None:
                                dashboard_address=None)
         client = Client(cluster)
     try:
-        futs = client.map(run_cell, todo, out_dir=str(out), options=options, pure=False)
+        futs = client.map(run_cell, todo, out_dir=str(out), options=options, columns=columns, pure=False)
         for f in dask_completed(futs):
             f.result()
             if bar is not None:
