@@ -43,6 +43,9 @@ def test_benjamini_hochberg_hand_computed():
 
 
 def test_mann_whitney_bh_win_tie_loss():
+    """U and p of one comparison against scipy, the BH column against a brute-force BH, win/tie/loss by design.
+
+    Fails if BH's ordering is reversed (sorting descending) or ``m`` miscounted."""
     rng = np.random.default_rng(1)
     rows = []
     for task in ("a", "b"):
@@ -57,18 +60,34 @@ def test_mann_whitney_bh_win_tie_loss():
     ref = st.mannwhitneyu(sub[sub.method == "good"].v, sub[sub.method == "ref"].v, alternative="two-sided")
     row = t[(t.task == "a") & (t.method == "good")].iloc[0]
     assert row.p == pytest.approx(ref.pvalue) and row.U == pytest.approx(ref.statistic)
-    np.testing.assert_allclose(t.p_bh, stats.benjamini_hochberg(t.p))
+    # BH over all six comparisons, brute force from its definition (Benjamini & Hochberg 1995):
+    # q_i = min over p_j >= p_i of min(1, m * p_j / rank_j), rank_j = #{k: p_k <= p_j}
+    p = t.p.to_numpy()
+    assert p.min() < p.max() < 1  # not all equal, none 1: the ordering of BH matters here
+    brute = [min(min(1.0, len(p) * pj / np.sum(p <= pj)) for pj in p if pj >= pi) for pi in p]
+    np.testing.assert_allclose(t.p_bh, brute, rtol=1e-12)
     wtl = stats.win_tie_loss(t).set_index("method")
     assert wtl.loc["good", "win"] == 2 and wtl.loc["bad", "loss"] == 2
     assert wtl.loc["same"].sum() == 2
 
 
-def test_friedman_matches_scipy():
-    rng = np.random.default_rng(2)
-    a = rng.random((8, 4))
+def test_friedman_hand_ranked():
+    """Friedman's chi-square on a hand-ranked table (Friedman 1937): 4 blocks x 3 methods.
+
+    Fails if the statistic ranks across blocks instead of within them, or uses the wrong degrees of freedom."""
+    a = np.array([[1.0, 2.0, 3.0],    # ranks 1 2 3
+                  [0.5, 0.9, 0.7],    # ranks 1 3 2
+                  [0.2, 0.4, 0.6],    # ranks 1 2 3
+                  [3.0, 1.0, 2.0]])   # ranks 3 1 2 -> rank sums R = 6, 8, 10
+    # chi2 = 12 / (n k (k + 1)) * sum R^2 - 3 n (k + 1) = 12 / 48 * 200 - 48 = 2; df = 2: p = exp(-chi2 / 2)
     stat, p = stats.friedman(a)
-    ref = st.friedmanchisquare(*a.T)
-    assert stat == pytest.approx(ref.statistic) and p == pytest.approx(ref.pvalue)
+    assert stat == pytest.approx(2.0, rel=1e-12) and p == pytest.approx(np.exp(-1.0), rel=1e-12)
+    # one tie (block 2: 0.7, 0.7 -> ranks 1, 2.5, 2.5): R = 6, 7.5, 10.5, sum R^2 = 202.5, raw chi2 = 2.625;
+    # tie correction 1 - sum(t^3 - t) / (n k (k^2 - 1)) = 1 - 6 / 96 = 0.9375 -> chi2 = 2.625 / 0.9375 = 2.8
+    b = a.copy()
+    b[1] = [0.5, 0.7, 0.7]
+    stat, p = stats.friedman(b)
+    assert stat == pytest.approx(2.8, rel=1e-12) and p == pytest.approx(np.exp(-1.4), rel=1e-12)
     with pytest.raises(InvalidParameterError):
         stats.friedman(a[:, :2])
 
