@@ -128,23 +128,20 @@ def available_methods(ctx: Context, names, task) -> list:
     return ok
 
 
-#: committed results: at the ``full`` scale the replay cells of each benchmark live in ``results/full/<benchmark>/``
-#: (compact: the columns the figures read), so the figures draw from them without recomputing and a rerun extends them
+#: committed results: at the ``full`` scale the replay cells of each benchmark's grid are packed into
+#: ``results/full/<benchmark>.parquet`` (one compact file: the columns the figures read), so the figures draw from it
+#: without recomputing and a rerun resumes from it (and packs what it added)
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def cell_dir(ctx: Context, benchmark: str) -> Path:
-    """Where the replay cells of ``benchmark`` are cached: :data:`RESULTS` at the full scale, else ``out/cells``."""
-    return RESULTS / "full" / benchmark if ctx.scale.name == "full" else ctx.out / "cells"
 
 
 def run_grid(ctx: Context, tasks, methods, *, charge_overhead: bool = False, normaliser: str = "final",
              columns: tuple | None = None) -> pd.DataFrame:
     """Replay every (task, method, seed) cell through :func:`lcsim.replay.grid.run_grid` (one grid per benchmark,
     root seed :data:`ROOT_SEED`, seeds ``0..scale.seeds-1``, budget ``scale.budget_full_evals`` full-curve
-    equivalents), cached cell by cell (:func:`cell_dir`); ``ctx.jobs`` processes run the missing cells. ``columns``:
-    at the full scale, the columns the cells keep (the committed results stay small)."""
-    from lcsim.replay.grid import GridSpec
+    equivalents), cached cell by cell under ``out/cells``; ``ctx.jobs`` processes run the missing cells. At the full
+    scale the cells come from and go back to :data:`RESULTS` (packed), keeping only ``columns``."""
+    from lcsim.replay import store
+    from lcsim.replay.grid import GridSpec, cells_of
     from lcsim.replay.grid import run_grid as replay_grid
 
     frames = []
@@ -156,9 +153,18 @@ def run_grid(ctx: Context, tasks, methods, *, charge_overhead: bool = False, nor
                         seeds=list(range(ctx.scale.seeds)), budget=("full", ctx.scale.budget_full_evals),
                         charge_overhead=charge_overhead, root_seed=ROOT_SEED, options=load_options(ctx, bench),
                         normaliser=normaliser)
-        frames.append(replay_grid(spec, cell_dir(ctx, bench), executor="local" if ctx.jobs > 1 else "serial",
-                                  n_jobs=ctx.jobs, exclusive=False, progress=True,
-                                  columns=columns if ctx.scale.name == "full" else None))
+        cells = ctx.out / "cells"
+        packed = RESULTS / "full" / f"{bench}.parquet"
+        full = ctx.scale.name == "full"
+        kept = store.unpack(packed, cells) if full and packed.exists() else []
+        try:
+            frames.append(replay_grid(spec, cells, executor="local" if ctx.jobs > 1 else "serial", n_jobs=ctx.jobs,
+                                      exclusive=False, progress=True, columns=columns if full else None))
+        finally:  # the pack keeps its cells (other figures' grids too) and gains what finished, even part-way
+            if full:
+                done = {cells / c.filename for c in cells_of(spec) if (cells / c.filename).exists()}
+                if done - set(kept):
+                    store.pack(sorted(set(kept) | done), packed)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lcsim.errors import DataFormatError, InvalidParameterError
+from lcsim.errors import DataFormatError, DataNotFoundError, InvalidParameterError
 from lcsim.replay import grid, store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -164,3 +164,29 @@ def test_unreachable_dask_scheduler_is_one_clear_error(tmp_path, monkeypatch, ca
     err = capsys.readouterr().err
     assert time.perf_counter() - t0 < 20
     assert err.startswith("error: Cannot reach the Dask scheduler") and "LocalCluster" in err and err.count("\n") == 1
+
+
+def test_pack_and_unpack_restore_the_cells_and_a_grid_resumes_from_them(tmp_path, monkeypatch):
+    s = spec()
+    table = grid.run_grid(s, tmp_path / "a", executor="serial", progress=False)
+    files = store.cell_files(tmp_path / "a")
+    packed = store.pack(files, tmp_path / "grid.parquet")
+    b = tmp_path / "b"
+    b.mkdir()
+    (b / files[0].name).write_bytes(files[0].read_bytes())
+    before = (b / files[0].name).stat().st_mtime_ns
+    assert sorted(store.unpack(packed, b)) == sorted(b / f.name for f in files)
+    assert (b / files[0].name).stat().st_mtime_ns == before  # the present cell is left alone
+    for f in files:
+        pd.testing.assert_frame_equal(store.read_table(b / f.name), store.read_table(f))
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("a cell restored from the pack was run again")
+
+    monkeypatch.setattr(grid, "run_cell", no_run)
+    pd.testing.assert_frame_equal(grid.run_grid(s, b, executor="serial", progress=False, exclusive=False), table)
+    with pytest.raises(DataFormatError, match="not a packed grid"):
+        store.unpack(files[0], tmp_path / "c")
+    with pytest.raises(DataNotFoundError, match="no cell files"):
+        store.pack([], tmp_path / "empty.parquet")
+    assert not (tmp_path / "empty.parquet").exists()

@@ -499,3 +499,44 @@ def test_a_figure_cell_equals_the_same_cell_from_the_cli(out, tmp_path):
     b = store.canonical(store.read_table(theirs))
     pd.testing.assert_frame_equal(a, b)
     assert len(a) and set(a["normaliser"]) == {"any_epoch"}
+
+
+def test_full_scale_grid_packs_its_cells_and_a_rerun_draws_from_the_pack(tmp_path, monkeypatch):
+    """At the full scale the grid's cells go into results/full/<benchmark>.parquet (only the figures' columns); a run
+    in a fresh output folder restores them from the pack and runs nothing, and a stopped run packs what finished."""
+    import paper_figures._common as common
+    from lcsim.benchmarks.synthetic import synthetic_task
+    from lcsim.replay import grid, store
+
+    monkeypatch.setattr(common, "RESULTS", tmp_path / "results")
+    scale = common.Scale("full", ("synthetic",), 2, 2, 2, None)
+    tasks = [synthetic_task(seed=i, name=f"powerlaw-{i}") for i in range(2)]
+    cols = ("task", "method", "seed", "budget_used", "regret")
+    first = common.run_grid(common.Context(scale, tmp_path / "one"), tasks, ["random_search", "hyperband"],
+                            columns=cols)
+    packed = tmp_path / "results" / "full" / "synthetic.parquet"
+    assert len(first) > 0 and list(first.columns) == list(cols)
+    assert store.read_table(packed)["cell"].nunique() == 2 * 2 * 2
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("a packed cell was run again")
+
+    with monkeypatch.context() as m:
+        m.setattr(grid, "run_cell", no_run)
+        again = common.run_grid(common.Context(scale, tmp_path / "two"), tasks, ["random_search", "hyperband"],
+                                columns=cols)
+    pd.testing.assert_frame_equal(again, first)
+
+    calls = []
+
+    def stop_after_two(cell, *args, **kwargs):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(cell)
+        return real(cell, *args, **kwargs)
+
+    real = grid.run_cell
+    monkeypatch.setattr(grid, "run_cell", stop_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        common.run_grid(common.Context(scale, tmp_path / "three"), tasks, ["random_search", "asha"], columns=cols)
+    assert store.read_table(packed)["cell"].nunique() == 8 + 2   # the two finished asha cells joined the pack

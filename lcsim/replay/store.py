@@ -16,7 +16,8 @@ import pyarrow.parquet as pq
 from .._files import write_atomic
 from ..errors import DataFormatError, DataNotFoundError
 
-__all__ = ["write_table", "read_table", "read_dir", "canonical", "write_results", "MEASURED_COLUMNS", "SUFFIX"]
+__all__ = ["write_table", "read_table", "read_dir", "canonical", "write_results", "pack", "unpack", "MEASURED_COLUMNS",
+           "SUFFIX"]
 
 SUFFIX = ".parquet"
 #: columns holding measured wall time (everything else of a table is simulated and reproducible, unless the runs
@@ -90,3 +91,33 @@ def write_results(directory: str | os.PathLike, df: pd.DataFrame) -> tuple[Path,
     keep = [c for c in ROW_KEYS + list(MEASURED_COLUMNS) if c in full.columns]
     timings = write_table(d / "timings.parquet", full[keep])
     return results, timings
+
+
+def pack(paths, path: str | os.PathLike) -> Path:
+    """Write the cell files ``paths`` as one parquet file (a ``cell`` column holds each row's file name), atomically:
+    a compact archive of a grid to commit or ship; :func:`unpack` restores the cell files."""
+    frames = [read_table(p).assign(cell=Path(p).name) for p in paths]
+    if not frames:
+        raise DataNotFoundError("pack: no cell files given.")
+    path = Path(path)
+    buf = io.BytesIO()
+    table = pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)
+    pq.write_table(table, buf, compression="zstd", compression_level=19)
+    write_atomic(path, buf.getvalue())
+    return path
+
+
+def unpack(path: str | os.PathLike, directory: str | os.PathLike) -> list[Path]:
+    """Write the cells of a :func:`pack` file into ``directory`` (one file each, atomically), leaving cell files that
+    are there already untouched. Returns the paths of all the pack's cells in ``directory``."""
+    df = read_table(path)
+    if "cell" not in df.columns:
+        raise DataFormatError(f"{path} is not a packed grid (no 'cell' column); it was not written by store.pack.")
+    d = Path(directory)
+    paths = []
+    for name, g in df.groupby("cell", sort=False):
+        target = d / str(name)
+        if not target.exists():
+            write_table(target, g.drop(columns="cell").reset_index(drop=True))
+        paths.append(target)
+    return paths
