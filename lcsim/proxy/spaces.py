@@ -1,6 +1,6 @@
 """Search spaces of the two proxy papers, as ConfigSpace spaces.
 
-* FGHPO Table 3: OpenML MLP, MNIST CNN, SVHN CNN (defined in :mod:`lcsim.live.build`, re-exported here), trained with
+* FGHPO Table 3: OpenML MLP, MNIST CNN, SVHN CNN (defined in :mod:`lcsim.live.spaces`, re-exported here), trained with
   Adam as in FGHPO section 3 (a constant ``optimizer = "adam"`` is added by :func:`with_adam`).
 * :func:`bayesmark_mlp_space`: Bayesmark's ``MLP-adam`` space (bayesmark ``sklearn_funcs.py``) mapped onto lcsim's
   PyTorch MLP: ``hidden_layer_sizes`` 50..200 -> one hidden layer of ``units`` 50..200; ``alpha`` 1e-5..1e1 (log) ->
