@@ -7,11 +7,11 @@ import sys
 import numpy as np
 import pytest
 import torch
+from scipy.stats import norm
 
 from lcsim.benchmarks.synthetic import synthetic_task
 from lcsim.errors import InvalidParameterError
 from lcsim.optimizers import Observation, make_optimizer
-from lcsim.optimizers.acquisition import expected_improvement
 from lcsim.replay import Budget, problem_for, run
 
 torch.set_num_threads(1)
@@ -40,24 +40,44 @@ def test_one_epoch_freeze_thaw_steps_and_initial_history(task):
     assert t["config_id"].nunique() == t["trial_id"].nunique()  # one trial per pool row
 
 
+def _closed_form_ei(mu, sigma, f_best):
+    """EI for minimisation written out (Mockus et al. 1978; DPL eq. 7): ``(f_best - mu) Phi(z) + sigma phi(z)``,
+    ``z = (f_best - mu) / sigma``; where ``sigma == 0`` its limit ``max(f_best - mu, 0)``."""
+    out = np.maximum(f_best - mu, 0.0)
+    for i in np.flatnonzero(sigma > 0):
+        z = (f_best - mu[i]) / sigma[i]
+        out[i] = (f_best - mu[i]) * norm.cdf(z) + sigma[i] * norm.pdf(z)
+    return out
+
+
 def test_choice_is_the_ei_argmax_over_eligible_candidates(task):
+    """Each ask after the first takes the argmax, over configurations not yet trained in full, of the closed-form EI
+    (scipy.stats.norm, not lcsim's acquisition module) of the model's own posterior mean and std at the maximum
+    budget, with f_best the lowest target observed. Planted bugs it catches: EI's sign flipped (the method then takes
+    the argmin) and the sign of z flipped inside EI, each fails at the first informed ask."""
     opt = make_optimizer("dpl", problem_for(task), 3, FAST)
+    assert opt.ei_zero_std == "limit"   # the paper preset: the reference's sigma == 0 rule
     p = problem_for(task)
     served = task.served_objective()[:, 0]
-    for _ in range(8):
+    checked = 0
+    for _ in range(12):
+        cand = opt._cand
         job = opt.ask()
-        if opt._cand is not None:
-            mean, var = opt._model.posterior(p.encoded_candidates(), 1.0)
-            ei = expected_improvement(mean, np.sqrt(var), min(opt._rows_v))
+        if cand is not None:
+            mean, var = opt._model.posterior(opt.encoded_pool(), 1.0)
+            np.testing.assert_allclose(cand["mean"], mean)   # the candidates' posterior is the model's
+            ei = _closed_form_ei(np.asarray(mean, float), np.sqrt(np.asarray(var, float)), min(opt._rows_v))
             done = [c for c in range(p.n_candidates) if opt._cid_trial[c] >= 0
                     and opt.paid.get(int(opt._cid_trial[c]), 0) >= p.max_epoch]
             ei[done] = -np.inf
-            cid = job.config_id
-            assert ei[cid] == pytest.approx(ei.max())
+            assert np.ptp(ei[np.isfinite(ei)]) > 0           # the choice is informative: EI is not flat
+            assert ei[job.config_id] == pytest.approx(ei.max(), rel=1e-9, abs=1e-12)
+            checked += 1
         tid = job.trial_id
         first = opt.paid.get(tid, 0) + 1
         ep = np.arange(first, job.epoch + 1)
         opt.tell(job, Observation(tid, job.config_id, ep, served[job.config_id, ep - 1]))
+    assert checked >= 10
 
 
 def test_deterministic_under_seed_and_seed_matters(task):

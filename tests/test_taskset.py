@@ -75,10 +75,17 @@ def test_real_task_shape_values_and_nan_count(name, real_tasks, json_ref):
     pd.testing.assert_frame_equal(t.configs, ref["hp"])
 
 
-def test_known_nan_counts_from_data_readme(json_ref):
-    # README: 0-245 curves per task contain NaN
-    counts = [v["nan_curves"] for v in json_ref.values()]
-    assert min(counts) == 0 and max(counts) == 245
+def test_known_nan_counts_from_data_readme(real_tasks, shared_data):
+    """The loaded tasks' NaN counts span the range the data README states ("Diverged runs contain JSON `NaN`
+    (0-245 curves per task)"), counted on the loader's curves and on its diverged mask. A loader that dropped NaN
+    curves, or served them as finite values, fails this (planted: ``np.nan_to_num`` on the parsed losses -> max 0)."""
+    import re
+
+    lo, hi = map(int, re.search(r"\((\d+)-(\d+) curves per task\)", (shared_data / "README.md").read_text()).groups())
+    tasks = [real_tasks[n] for n in DPL_TASKS]
+    nan_curves = [int(np.isnan(t.curves[:, 0]).any(axis=(1, 2)).sum()) for t in tasks]
+    assert (min(nan_curves), max(nan_curves)) == (lo, hi) == (0, 245)
+    assert [int(t.diverged.sum()) for t in tasks] == nan_curves
 
 
 def test_sampler_reproduces_all_json_configurations(json_ref):
