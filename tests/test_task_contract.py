@@ -83,3 +83,44 @@ def test_shape_and_space_checks_fail():
 def test_oracle_check_passes_and_regret_range():
     t = synthetic_task(n_configs=8, n_epochs=4, n_seeds=3, seed=0, diverged_share=0.3)
     check_oracle(t)
+
+
+def _with_oracle(task, rule, **wrong):
+    """``task`` whose ``oracle_for(rule)`` returns the true oracle with the fields ``wrong`` replaced."""
+    from dataclasses import replace
+
+    from lcsim.benchmarks import Task
+
+    task.oracle_for = lambda r="final": replace(Task.oracle_for(task, r), **(wrong if r == rule else {}))
+    return task
+
+
+def _wrong_oracle_task(rule, wrong):
+    """A synthetic task whose ``oracle_for(rule)`` range is wrong in the way ``wrong`` names, and the true oracle."""
+    from lcsim.benchmarks import Task
+
+    if wrong == "other_rule":  # no divergence: the first epochs' losses widen the any-epoch range beyond the final one
+        t = synthetic_task(n_configs=8, n_epochs=4, seed=1)
+        other = Task.oracle_for(t, "final" if rule == "any_epoch" else "any_epoch")
+        return _with_oracle(t, rule, best=other.best, worst=other.worst), Task.oracle_for(t, rule)
+    t = synthetic_task(n_configs=8, n_epochs=4, seed=1, diverged_share=0.3)  # 3 of 8 runs diverge half-way
+    true = Task.oracle_for(t, rule)
+    if wrong == "worst_without_diverged":
+        ok = t.curves[~t.diverged.any(axis=1), :, :, t.objective_index].mean(axis=1)
+        return _with_oracle(t, rule, worst=float((ok[:, -1] if rule == "final" else ok).max())), true
+    return _with_oracle(t, rule, best=float(t.served_objective()[:, :, 0].mean(axis=1).min())), true
+
+
+@pytest.mark.parametrize("rule", ["final", "any_epoch"])
+@pytest.mark.parametrize("wrong", ["other_rule", "worst_without_diverged", "best_of_the_first_epoch"])
+def test_oracle_check_fails_on_a_wrong_normaliser_range(rule, wrong):
+    """A normaliser whose best/worst is not the brute-force min/max of its rule fails check_oracle: the other rule's
+    range (an ``any_epoch`` oracle that ignores its rule, a ``final`` one computed over every epoch), the worst taken
+    over the runs that never diverged (NaN skipped instead of counted as the worst finite value), the best of the
+    first epoch's values. The check before issue 19 compared only ``task.oracle`` and let the three ``any_epoch``
+    cases through."""
+    t, true = _wrong_oracle_task(rule, wrong)
+    planted = t.oracle_for(rule)
+    assert (planted.best, planted.worst) != (true.best, true.worst)  # the planted range is wrong
+    with pytest.raises(AssertionError, match=f"{rule} oracle (best|worst)"):
+        check_oracle(t)
