@@ -1,6 +1,7 @@
 """The one statistics module of lcsim (used by :mod:`lcsim.proxy.protocol` and the paper figures): correlations with
 p-values, Mann-Whitney U with the Benjamini-Hochberg correction (against a reference method, or pairwise with
-FGHPO Table 2's wins/ties/losses), and the Friedman test (DPL Fig. 4).
+FGHPO Table 2's wins/ties/losses), the Friedman test (DPL Fig. 4) and paired Wilcoxon signed-rank tests of one
+method against each baseline (DPL Fig. 4's companion table, the DPL preset comparison).
 
 The tests are scipy's; Benjamini-Hochberg is written here (statsmodels is not a dependency) and tested against a hand
 computation. This module validates input, drops non-finite pairs and shapes the output.
@@ -16,7 +17,7 @@ from scipy import stats as _st
 from lcsim.errors import InvalidParameterError, check_choice, check_float
 
 __all__ = ["correlation", "benjamini_hochberg", "mann_whitney_bh", "win_tie_loss", "pairwise_mwu",
-           "wins_ties_losses", "friedman"]
+           "wins_ties_losses", "friedman", "paired_wilcoxon"]
 
 
 def _pairs(x, y, name: str):
@@ -225,3 +226,42 @@ def friedman(matrix) -> tuple[float, float]:
         raise InvalidParameterError("friedman: matrix contains non-finite values; drop or impute them first.")
     r = _st.friedmanchisquare(*a.T)
     return float(r.statistic), float(r.pvalue)
+
+
+def paired_wilcoxon(matrix: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Wilcoxon signed-rank test of ``reference`` against every other column of a blocks x methods matrix of scores
+    (lower is better; a block is a row, e.g. a task with its seed-averaged regret, or a (task, seed) run), with the
+    Benjamini-Hochberg correction over the baselines.
+
+    Each test uses the rows where both methods have a finite score; zero differences are dropped (scipy's default
+    ``zero_method="wilcox"``) and a baseline that ties on every row gets p = 1.
+
+    Args:
+        matrix: DataFrame of shape (n_blocks, n_methods), one column per method.
+        reference: the column tested against every other.
+
+    Returns:
+        one row per baseline: ``method``, ``n`` (pairs), ``better`` / ``tied`` / ``worse`` (rows where ``reference``
+        is lower / equal / higher), ``median_diff`` (median of reference - method), ``statistic`` (scipy's W),
+        ``p`` (two-sided), ``p_bh``.
+    """
+    if reference not in matrix.columns:
+        raise InvalidParameterError(f"paired_wilcoxon: reference {reference!r} is not a column; columns: "
+                                    f"{list(matrix.columns)}.")
+    rows = []
+    for other in [c for c in matrix.columns if c != reference]:
+        pair = matrix[[reference, other]].astype(float)
+        pair = pair[np.isfinite(pair).all(axis=1)]
+        d = (pair[reference] - pair[other]).to_numpy()
+        stat, p = np.nan, np.nan
+        if np.any(d != 0):
+            res = _st.wilcoxon(d)
+            stat, p = float(res.statistic), float(res.pvalue)
+        elif d.size:
+            p = 1.0
+        rows.append({"method": other, "n": int(d.size), "better": int((d < 0).sum()), "tied": int((d == 0).sum()),
+                     "worse": int((d > 0).sum()), "median_diff": float(np.median(d)) if d.size else np.nan,
+                     "statistic": stat, "p": p})
+    out = pd.DataFrame(rows, columns=["method", "n", "better", "tied", "worse", "median_diff", "statistic", "p"])
+    out["p_bh"] = benjamini_hochberg(out["p"].to_numpy()) if len(out) else []
+    return out

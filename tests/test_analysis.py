@@ -380,3 +380,24 @@ def test_fraction_axis_with_per_task_budget(results):
     r = df[(df.task == "t0") & (df.method == "random_search") & (df.seed == 0)]
     exp = r[r.budget_used <= 30].normalized_regret.iloc[-1]
     assert g[(g.task == "t0") & (g.method == "random_search") & (g.seed == 0)].value.iloc[0] == exp
+
+
+def test_paired_wilcoxon_against_hand_computed_exact_p_values():
+    """Reference vs three baselines on 5 complete rows (a 6th row has no reference score and is dropped).
+    Exact signed-rank p-values by hand (n = 5, 2^5 sign patterns): every difference negative -> W = 0,
+    p = 2 * 1/32; differences (-1, -2, 3, -4, -5) -> W+ = 3, P(W+ <= 3) = 5/32 ({}, {1}, {2}, {3}, {1, 2}),
+    p = 10/32; all tied -> p = 1. BH over (0.0625, 1, 0.3125): 3 * 0.0625 / 1, 1, 3 * 0.3125 / 2."""
+    ref = np.array([10.0, 20.0, 30.0, 40.0, 50.0, np.nan])
+    m = pd.DataFrame({"ref": ref, "worse": ref + [0.1, 0.2, 0.3, 0.4, 0.5, 1.0], "same": ref,
+                      "mixed": ref - np.array([-1.0, -2.0, 3.0, -4.0, -5.0, 0.0])})
+    out = stats.paired_wilcoxon(m, "ref").set_index("method")
+    assert list(out.index) == ["worse", "same", "mixed"] and (out["n"] == 5).all()
+    assert out.loc["worse", ["better", "tied", "worse"]].tolist() == [5, 0, 0]
+    assert out.loc["mixed", ["better", "tied", "worse"]].tolist() == [4, 0, 1]
+    assert out.loc["same", "tied"] == 5 and np.isnan(out.loc["same", "statistic"])
+    np.testing.assert_allclose(out["p"], [2 / 32, 1.0, 10 / 32])
+    np.testing.assert_allclose(out.loc["mixed", "statistic"], 3.0)
+    np.testing.assert_allclose(out["p_bh"], [3 * 0.0625, 1.0, 3 * 0.3125 / 2])
+    np.testing.assert_allclose(out.loc["mixed", "median_diff"], -2.0)
+    with pytest.raises(InvalidParameterError, match="reference 'dpl' is not a column"):
+        stats.paired_wilcoxon(m, "dpl")

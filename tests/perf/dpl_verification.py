@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from analysis.regret import FRACTIONS, RUN_KEYS, regret_at_fractions, summary_table  # noqa: E402
+from analysis.stats import paired_wilcoxon  # noqa: E402
 from lcsim.replay.store import MEASURED_COLUMNS, read_dir  # noqa: E402
 
 CELL_KEYS = list(RUN_KEYS)
@@ -52,20 +52,13 @@ def per_run(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def paired_tests(runs: pd.DataFrame, target: str = "dpl") -> pd.DataFrame:
-    """Wilcoxon signed-rank test of ``target`` vs every other method, paired by (task, seed), per fraction."""
+    """Wilcoxon signed-rank test of ``target`` vs every other method, paired by (task, seed), per fraction
+    (:func:`analysis.stats.paired_wilcoxon`; ``better``/``worse``: runs where the target is lower/higher)."""
     out = []
-    cols = [f"{round(100 * f)}%" for f in FRACTIONS]
-    wide = runs.pivot_table(index=["task", "seed"], columns="method", values=cols)
-    for other in sorted(set(runs["method"]) - {target}):
-        for c in cols:
-            pair = wide[c][[target, other]].dropna()
-            d = pair[target].to_numpy() - pair[other].to_numpy()
-            lower, tied, higher = int((d < 0).sum()), int((d == 0).sum()), int((d > 0).sum())
-            p = stats.wilcoxon(d).pvalue if np.any(d != 0) else 1.0
-            out.append({"target": target, "vs": other, "fraction": c, "n": len(d), "lower": lower,
-                        "tied": tied, "higher": higher, "mean_diff": float(d.mean()) if len(d) else np.nan,
-                        "wilcoxon_p": float(p)})
-    return pd.DataFrame(out)
+    for c in [f"{round(100 * f)}%" for f in FRACTIONS]:
+        wide = runs.pivot_table(index=["task", "seed"], columns="method", values=c)
+        out.append(paired_wilcoxon(wide, target).assign(target=target, fraction=c))
+    return pd.concat(out, ignore_index=True).rename(columns={"method": "vs"})
 
 
 def dedup(tables: list[pd.DataFrame]) -> pd.DataFrame:
