@@ -69,13 +69,39 @@ def test_dpl_fig3_values(out):
     assert got == pytest.approx(expected)
 
 
-def test_dpl_fig4_ranks(out):
+def _brute_force_scores(out, frac):
+    """(task, seed) x method normalized regret at ``frac`` of each cell's budget, by a plain loop over the cells."""
+    rows = {}
+    for f in (out / "cells").glob("*.parquet"):
+        c = pd.read_parquet(f)
+        paid = c[c.budget_used <= frac * c.budget.iloc[0] + 1e-9]
+        rows[(c.task.iloc[0], int(c.seed.iloc[0]), c.method.iloc[0])] = paid.normalized_regret.iloc[-1]
+    s = pd.Series(rows)
+    s.index.names = ["task", "seed", "method"]
+    return s.unstack("method")
+
+
+def test_dpl_fig4_ranks_and_wilcoxon_against_a_brute_force_recomputation(out):
+    """Mean ranks, Friedman and the DPL-vs-baseline Wilcoxon table recomputed from the cells with scipy: a wrong
+    ranking direction, averaging order or pairing fails it (not only the rank-sum identity)."""
     df, _ = read_csv(out / "dpl_fig4.csv")
-    for _frac, d in df.groupby("fraction"):
-        k = len(d)  # methods ranked
-        assert k >= 3
-        assert d.mean_rank.sum() == pytest.approx(k * (k + 1) / 2)  # average ranks sum to 1 + ... + k
-        assert d.mean_rank.between(1, k).all() and d.friedman_p.between(0, 1).all()
+    wil, meta = read_csv(out / "dpl_fig4_wilcoxon.csv")
+    assert meta["reference"] == ['"dpl"']
+    for frac, d in df.groupby("fraction"):
+        runs = _brute_force_scores(out, frac)
+        tasks = runs.groupby("task").mean()[d.method.tolist()]
+        ranks = pd.DataFrame(st.rankdata(tasks.to_numpy(), axis=1), columns=tasks.columns).mean()
+        np.testing.assert_allclose(d.set_index("method").mean_rank[ranks.index], ranks, rtol=1e-12)
+        fr = st.friedmanchisquare(*tasks.to_numpy().T)
+        assert d.friedman_stat.iloc[0] == pytest.approx(fr.statistic) and d.n_tasks.iloc[0] == len(tasks)
+        for level, matrix in (("task", tasks), ("run", runs)):
+            w = wil[(wil.fraction == frac) & (wil.blocks == level)].set_index("method")
+            assert set(w.index) == set(matrix.columns) - {"dpl"}
+            for m, r in w.iterrows():
+                diff = (matrix["dpl"] - matrix[m]).to_numpy()
+                assert (r.n, r.better, r.worse) == (len(diff), (diff < 0).sum(), (diff > 0).sum())
+                p = st.wilcoxon(diff).pvalue if np.any(diff != 0) else 1.0
+                assert r.p == pytest.approx(p, rel=1e-9)
 
 
 def test_dpl_fig5_and_fig6_ranges(out):
