@@ -52,10 +52,38 @@ def test_epoch_budget_never_exceeded_and_last_job_cut(synth):
 
 
 def test_seconds_budget_stops_at_limit(synth):
+    """Rows of a seconds budget equal a hand-written schedule: each asked trial starts on the earliest free worker
+    (lowest index on ties) and runs its whole curve; an epoch is recorded iff it ends by the limit. A run that stops
+    early, records an epoch past the limit or drops one completed by then fails it."""
+    import heapq
+
+    limit = 30.0
     opt = make_optimizer("random_search", problem_for(synth, 2), 1)
-    res = run(synth, opt, Budget(30.0, "seconds"), n_workers=2, seed=1)
-    assert res.table["sim_time"].max() <= 30.0
-    assert len(res.table) > 0
+    asked = []
+    ask = opt.ask
+
+    def recording_ask():
+        job = ask()
+        if job is not None:
+            asked.append((job.trial_id, job.config_id, job.epoch))
+        return job
+
+    opt.ask = recording_ask
+    res = run(synth, opt, Budget(limit, "seconds"), n_workers=2, seed=1)
+    t = res.table
+    replica = int(t["replica"].iloc[0])
+    free = [(0.0, 0), (0.0, 1)]  # (time the worker is free, worker index)
+    expected = []
+    for trial, cfg, epoch in asked:
+        start, worker = heapq.heappop(free)
+        assert start < limit  # nothing is asked once the clock has reached the limit
+        ends = start + np.cumsum(synth.epoch_cost[cfg, replica, :epoch].astype(float))
+        expected += [(trial, e + 1, end) for e, end in enumerate(ends) if end <= limit]
+        heapq.heappush(free, (float(ends[-1]), worker))
+    assert min(f for f, _ in free) >= limit  # the run did not stop while a worker could still start a trial
+    got = sorted(zip(t["trial_id"], t["epoch"], t["sim_time"]))
+    assert [g[:2] for g in got] == [e[:2] for e in sorted(expected)]
+    np.testing.assert_allclose([g[2] for g in got], [e[2] for e in sorted(expected)], rtol=1e-9)
 
 
 def test_workers_run_in_parallel(synth):

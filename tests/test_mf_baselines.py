@@ -292,11 +292,20 @@ def test_dehb_first_brackets_promote_and_later_ones_evolve(synth):
     # S = 3: brackets [9, 3, 1] (n0 = floor(3/3) * 9), [3, 1] (floor(3/2) * 3), [3] -> subpopulations 9, 3, 3
     assert opt.levels == [1, 3, 9] and [len(p) for p in opt.pop] == [9, 3, 3]
     res = run(synth, opt, Budget(150), n_workers=1, seed=0)
-    # bracket 0 (9 @1 -> 3 @3 -> 1 @9): rung-1 jobs continue rung-0 trials
-    t = res.table
-    first9 = t.drop_duplicates("trial_id").head(9)["trial_id"].tolist()
-    later = t[(t["trial_id"].isin(first9)) & (t["epoch"] > 1)]["trial_id"].unique()
-    assert len(later) >= 3
+    # bracket 0 (9 @1 -> 3 @3 -> 1 @9), one worker: the first 9 rows are the rung-0 trials; the next 6 continue the
+    # 3 with the lowest epoch-1 values to epoch 3 (successive halving, hand-ranked here), the next 6 the best of
+    # those at epoch 3 to epoch 9. A promotion by the wrong end or of the wrong rung fails it.
+    t = res.table.sort_values("sim_time", kind="stable").reset_index(drop=True)
+    sign = 1.0 if problem_for(synth).minimize else -1.0
+    rung0 = t.iloc[:9]
+    assert (rung0["epoch"] == 1).all() and rung0["trial_id"].is_unique
+    top3 = rung0.assign(v=sign * rung0["objective"]).sort_values(["v", "trial_id"])["trial_id"].head(3)
+    rung1 = t.iloc[9:15]
+    assert set(rung1["trial_id"]) == set(top3) and sorted(rung1["epoch"]) == [2, 2, 2, 3, 3, 3]
+    at3 = rung1[rung1["epoch"] == 3]
+    best = at3.assign(v=sign * at3["objective"]).sort_values(["v", "trial_id"])["trial_id"].iloc[0]
+    rung2 = t.iloc[15:21]
+    assert (rung2["trial_id"] == best).all() and rung2["epoch"].tolist() == list(range(4, 10))
     assert np.isfinite(opt.fitness[0]).all()   # every level-0 slot evaluated and selected
     assert opt.iteration >= opt.n_levels       # evolution brackets reached
 
