@@ -245,7 +245,8 @@ def test_fghpo_fig5_quantiles(out):
 
 def test_dpl_fig1_refits_from_the_csv(out):
     """The slice and budget predictions reproduce from a fresh DPLLC with the recorded seed fitted on the CSV's
-    training points; std >= 0; one row per slice value and budget, one per epoch for panel (b)."""
+    training points; std >= 0; one row per slice value and budget, one per epoch for panel (b); and the training
+    points are the protocol's (which runs are observed for how long, their targets) on an independent load."""
     import json
 
     from lcsim.surrogates import DPLLC
@@ -284,6 +285,20 @@ def test_dpl_fig1_refits_from_the_csv(out):
     k = m["n_observed_epochs"][j]
     assert k < T and b.observed.notna().sum() == k
     np.testing.assert_allclose(b.observed.iloc[:k], Y[j, :k])
+    # the training data are the protocol's, checked on an independent load of the pool: configurations with
+    # dropout < 0.45 observed in full, the others for 1-3 epochs, targets the pool's curves; panel (b)'s true curve
+    from lcsim.benchmarks.synthetic import synthetic_task
+    from lcsim.surrogates import lc_targets
+
+    n_obs = np.asarray(m["n_observed_epochs"])
+    pool = synthetic_task(n_configs=len(n_obs), n_epochs=T, seed=0, name="powerlaw0")
+    full = pool.configs["dropout"].to_numpy() < 0.45
+    assert (n_obs[full] == T).all() and ((n_obs[~full] >= 1) & (n_obs[~full] <= 3)).all()
+    ref = lc_targets(pool)
+    np.testing.assert_allclose(tr.target, ref[tr.row.to_numpy(), tr.epoch.to_numpy(int) - 1], rtol=1e-12)
+    np.testing.assert_allclose(tr.value, pool.configs["dropout"].to_numpy()[tr.row.to_numpy()])
+    np.testing.assert_allclose(b["true"], ref[j])
+    assert not full[j]
 
 
 def test_fghpo_fig1_centre_is_the_trained_models_loss(out):
