@@ -76,7 +76,7 @@ def test_raw_field_by_field(pd1_root, task_name):
         assert task.configs.loc[i, "lr_initial_value"] == r["hps.lr_hparams.initial_value"]
         assert task.configs.loc[i, "lr_power"] == r["hps.lr_hparams.power"]
         assert task.configs.loc[i, "lr_decay_steps_factor"] == r["hps.lr_hparams.decay_steps_factor"]
-        assert task.configs.loc[i, "one_minus_momentum"] == r["hps.opt_hparams.momentum"]
+        assert task.configs.loc[i, "one_minus_momentum"] == 1 - r["hps.opt_hparams.momentum"]  # raw = momentum
         should_diverge = r["status"] == "diverged"
         for m, key in KEYS.items():
             raw = r[key]
@@ -151,6 +151,47 @@ def test_syne_tune_layout_matches_raw_phase1(pd1_root, tmp_path):
     np.testing.assert_array_equal(got.diverged[:, 0], [False, True, True, False, True, True])
     assert PD1Benchmark(st).tasks() == [RELU, "mnist_max_pooling_cnn_tanh_batch_size_256", CIFAR]
     assert set(PD1Benchmark(st).tasks(dpl_filter=False)) >= {LM1B}
+
+
+def test_momentum_is_one_configuration_in_both_layouts(pd1_root, tmp_path):
+    """A trial with momentum 0.816 has one_minus_momentum 0.184 read from the raw jsonl.gz and from syne-tune's
+    layout (whose pd1_import.py stores ``1 - momentum``); the value lies in the search space's [1e-3, 1]."""
+    import pandas as pd
+
+    _, recs = pd1_root
+    first = next(r for r in recs["pd1_matched_phase1_results.jsonl.gz"] if _name(r) == CIFAR)
+    first["hps.opt_hparams.momentum"] = 0.816
+    write_pd1_raw(tmp_path / "raw" / "pd1", records=recs)
+    st = write_pd1_syne_tune(tmp_path / "st" / "pd1", recs)
+    # the syne-tune writer follows syne-tune's convention, checked on the file itself
+    column = pd.read_parquet(st / f"{CIFAR}-hyperparameters.parquet")["one_minus_momentum"]
+    assert column.iloc[0] == pytest.approx(0.184, abs=1e-12)
+    raw = PD1Benchmark(tmp_path / "raw").load(CIFAR, phases=(1,), cache=False)
+    syne = PD1Benchmark(tmp_path / "st").load(CIFAR, cache=False)
+    assert raw.extra["trial_dir"][0] == first["trial_dir"]
+    assert raw.configs.loc[0, "one_minus_momentum"] == pytest.approx(0.184, abs=1e-12)
+    assert syne.configs.loc[0, "one_minus_momentum"] == pytest.approx(0.184, abs=1e-12)
+    # every trial: the same configuration from both layouts, bit for bit (both compute 1 - x in float64)
+    np.testing.assert_array_equal(raw.configs.to_numpy(), syne.configs.to_numpy())
+    hp = raw.space["one_minus_momentum"]
+    assert (hp.lower, hp.upper, hp.log) == (1e-3, 1.0, True)
+    assert ((raw.configs["one_minus_momentum"] >= hp.lower) & (raw.configs["one_minus_momentum"] <= hp.upper)).all()
+
+
+def test_syne_tune_pd1_folder_with_raw_files(pd1_root, tmp_path):
+    """syne-tune unpacks pd1.tar.gz into the pd1/ folder it converts into: ``auto`` reads the raw files there (all
+    phases), ``source="syne_tune"`` the converted ones; both give the phase-1 trials the same configurations."""
+    _, recs = pd1_root
+    d = tmp_path / "repo" / "pd1"
+    write_pd1_raw(d, records=recs)
+    write_pd1_syne_tune(d, recs)
+    bench = PD1Benchmark(tmp_path / "repo")
+    auto = bench.load(CIFAR, cache=False)
+    syne = bench.load(CIFAR, source="syne_tune", cache=False)
+    assert auto.extra["source"] == "raw" and syne.extra["source"] == "syne_tune"
+    assert len(auto.configs) == 12 and len(syne.configs) == 6  # 4 files x 3 trials; phase-1 files only
+    phase1 = [i for i, t in enumerate(auto.extra["trial_dir"]) if "phase1" in t]
+    np.testing.assert_array_equal(auto.configs.to_numpy()[phase1], syne.configs.to_numpy())
 
 
 # ----------------------------------------------------------------------------------------------------- errors

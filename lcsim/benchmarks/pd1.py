@@ -8,7 +8,10 @@ Two on-disk layouts, both under ``$LCSIM_DATA/pd1/``:
 * **syne_tune** -- syne-tune's converted blackbox (``metadata.json``, ``configspace.json`` and per task
   ``{task}-hyperparameters.parquet``, ``{task}-objectives_evaluations.npy`` (n_cfg, 1, L, k),
   ``{task}-fidelity_values.npy``), as written by ``syne_tune/.../scripts/pd1_import.py`` (phase 1 only; objectives
-  ``metric_valid_error_rate``, ``metric_valid_ce_loss``, ``metric_elapsed_time`` where available).
+  ``metric_valid_error_rate``, ``metric_valid_ce_loss``, ``metric_elapsed_time`` where available; the column
+  ``one_minus_momentum`` holds ``1 - hps.opt_hparams.momentum``). syne-tune unpacks ``pd1.tar.gz`` into the same
+  ``pd1/`` folder it writes its blackbox to, so that folder holds the raw files as well: under ``source="auto"`` the
+  raw files win (all phases and groups); ``source="syne_tune"`` reads the converted files.
 
 Task names follow syne-tune: ``{dataset}_{model}[_{activation_fn}]_batch_size_{batch_size}``.
 
@@ -30,8 +33,12 @@ Reading rules (raw layout):
   (``cost_unit == "unit"``, recorded in ``extra["cost_source"]``).
 
 Search space (syne-tune / DPL appendix B): lr_initial_value [1e-5, 10] log, lr_power [0.1, 2], lr_decay_steps_factor
-[0.01, 0.99], one_minus_momentum [1e-3, 1] log. The raw key ``hps.opt_hparams.momentum`` holds one minus the momentum
-(syne-tune renames it and asserts it lies in [1e-3, 1]).
+[0.01, 0.99], one_minus_momentum [1e-3, 1] log. The raw key ``hps.opt_hparams.momentum`` holds the momentum itself
+(values in [0, 0.999]); syne-tune's conversion stores ``one_minus_momentum = 1 - momentum`` (``pd1_import.py`` maps
+the column with ``1 - x`` before renaming it, and asserts the result lies in [1e-3, 1]). lcsim's configuration column
+is ``one_minus_momentum`` in both layouts: the raw reader computes ``1 - hps.opt_hparams.momentum`` (in float64, the
+same operation syne-tune applies), the syne-tune reader takes the column as stored, so one trial has one configuration
+whichever layout it is read from.
 """
 from __future__ import annotations
 
@@ -52,8 +59,8 @@ from ._base import Metric, Task
 from ._cache import cached
 from ._registry import Benchmark
 
-__all__ = ["PD1Benchmark", "PD1_DPL_TASKS", "PD1_HPS", "PD1_METRICS", "pd1_space", "task_name", "read_records",
-           "raw_files", "DOWNLOAD_HINT", "clear_cache"]
+__all__ = ["PD1Benchmark", "PD1_DPL_TASKS", "PD1_HPS", "PD1_METRICS", "RAW_ONE_MINUS", "pd1_space", "task_name",
+           "read_records", "raw_files", "DOWNLOAD_HINT", "clear_cache"]
 
 DOWNLOAD_HINT = "run `python -m lcsim.data download pd1` (or point LCSIM_DATA at a folder holding pd1/)"
 
@@ -68,13 +75,20 @@ PD1_DPL_TASKS = [
     "translate_wmt_xformer_translate_batch_size_64", "uniref50_transformer_batch_size_128",
 ]
 
-#: lcsim hyperparameter -> (raw key, low, high, log)
+#: lcsim hyperparameter -> (raw key, low, high, log); see RAW_ONE_MINUS for the one stored as its complement
 PD1_HPS: dict[str, tuple[str, float, float, bool]] = {
     "lr_initial_value": ("hps.lr_hparams.initial_value", 1e-5, 10.0, True),
     "lr_power": ("hps.lr_hparams.power", 0.1, 2.0, False),
     "lr_decay_steps_factor": ("hps.lr_hparams.decay_steps_factor", 0.01, 0.99, False),
     "one_minus_momentum": ("hps.opt_hparams.momentum", 1e-3, 1.0, True),
 }
+
+#: hyperparameters whose raw key holds ``1 - value``: the raw files store the momentum, lcsim (like syne-tune and
+#: DPL) searches over one minus it
+RAW_ONE_MINUS = frozenset({"one_minus_momentum"})
+#: part of the parsed-task cache key: raised whenever a parse rule changes, so tasks parsed by earlier rules are
+#: parsed again (2: one_minus_momentum read as 1 - the raw momentum)
+PARSER_VERSION = 2
 
 #: lcsim metric -> (raw key, syne-tune objective name or None, minimize, bounds)
 PD1_METRICS: dict[str, tuple[str, str | None, bool, tuple[float, float]]] = {
@@ -244,11 +258,12 @@ def _parse(paths: Sequence[Path], options: Mapping) -> Task:
     configs = {}
     for hp, (key, *_rest) in PD1_HPS.items():
         try:
-            configs[hp] = np.asarray([float(r[key]) for r in recs], dtype=float)
+            vals = np.asarray([float(r[key]) for r in recs], dtype=float)
         except KeyError as exc:
             raise DataFormatError(f"{label}: record without hyperparameter {key!r}.") from exc
         except (TypeError, ValueError) as exc:
             raise DataFormatError(f"{label}: non-numeric hyperparameter {key!r} ({exc}).") from exc
+        configs[hp] = 1.0 - vals if hp in RAW_ONE_MINUS else vals
     configs = pd.DataFrame(configs)
     has_time = any(isinstance(r.get("eval_time"), list) for r in recs)
     if cost_mode == "unit" or not has_time:
@@ -265,7 +280,7 @@ def _parse(paths: Sequence[Path], options: Mapping) -> Task:
              "status": status.tolist(), "cost_source": source, "values_out_of_bounds": out_of_range,
              "epoch": [None if not np.isfinite(x) else float(x) for x in ep], "curve_length": length}
     sizes = "-".join(str(p.stat().st_size) for p in paths)
-    version = f"pd1-raw-{'+'.join(p.name.split('_results')[0][4:] for p in paths)}-{sizes}B-v1"
+    version = f"pd1-raw-{'+'.join(p.name.split('_results')[0][4:] for p in paths)}-{sizes}B-v{PARSER_VERSION}"
     metrics = {m: Metric(m, PD1_METRICS[m][2], PD1_METRICS[m][3]) for m in metric_names}
     return Task("pd1", name, configs, curves, metrics, OBJECTIVE, pd1_space(), cost, unit, diverged, version,
                 None, extra)
@@ -416,7 +431,7 @@ class PD1Benchmark(Benchmark):
         kind, where = self._source(d, source, groups, phases)
         opts = {"task": task, "cost": cost, "dpl_filter": dpl_filter}
         key = {"cost": cost, "dpl_filter": bool(dpl_filter), "phases": list(phases), "groups": list(groups),
-               "source": kind}
+               "source": kind, "parser": PARSER_VERSION}
         if kind == "raw":
             return cached(self.name, task, key, list(where), lambda: _parse(where, opts), use_cache=cache)
         if kind == "syne_tune":

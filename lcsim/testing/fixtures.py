@@ -9,7 +9,8 @@ the same layouts so loaders can be tested field by field, and users can try lcsi
 
 The syne-tune writers follow syne-tune's conversion scripts (``scripts/lcbench/lcbench.py``: indices 1..50 of each
 tag, ``time - time[0]``, ``num_layers`` as a string; ``scripts/pd1_import.py``: phase-1 files only, cumulative
-``eval_time``, NaN-padded curves, per-task files) but are written independently of lcsim's loaders, which read them.
+``eval_time``, NaN-padded curves, per-task files, ``one_minus_momentum = 1 - hps.opt_hparams.momentum``) but are
+written independently of lcsim's loaders, which read them.
 """
 from __future__ import annotations
 
@@ -169,7 +170,9 @@ def pd1_records(seed: int = 0, tasks=PD1_FIXTURE_TASKS) -> dict[str, list[dict]]
 
     In every file and task: trial 0 is ``done`` with full curves; trial 1 (when present) has ``status`` diverged
     and a curve cut short at 60 %; trial 2 (when present) has one null inside ``valid/error_rate`` and one error rate
-    of 1.7 in ``train/error_rate``. Transformer tasks carry no ``test/*`` arrays (as in PD1).
+    of 1.7 in ``train/error_rate``. Transformer tasks carry no ``test/*`` arrays (as in PD1). As in PD1,
+    ``hps.opt_hparams.momentum`` is the momentum itself, ``1 - one_minus_momentum`` with one_minus_momentum drawn
+    log-uniformly in [1e-3, 1] (the search space of syne-tune and DPL).
     """
     rng = make_rng(seed)
     out: dict[str, list[dict]] = {}
@@ -190,7 +193,7 @@ def pd1_records(seed: int = 0, tasks=PD1_FIXTURE_TASKS) -> dict[str, list[dict]]
                     "status": "diverged" if k == 1 else "done",
                     "hps.lr_hparams.initial_value": lr, "hps.lr_hparams.power": float(rng.uniform(0.1, 2.0)),
                     "hps.lr_hparams.decay_steps_factor": float(rng.uniform(0.01, 0.99)),
-                    "hps.opt_hparams.momentum": omm, "global_step": steps,
+                    "hps.opt_hparams.momentum": 1.0 - omm, "global_step": steps,
                     "valid/error_rate": [float(x) for x in err], "valid/ce_loss": [float(x) for x in ce],
                     "train/error_rate": [float(x) for x in err * 0.8], "train/ce_loss": [float(x) for x in ce * 0.8],
                     "epoch": [float(x) for x in e * 0.5],
@@ -234,7 +237,10 @@ def _task_name(r: dict) -> str:
 
 
 def write_pd1_syne_tune(directory: str | Path, records: dict[str, list[dict]]) -> Path:
-    """Write syne-tune's converted PD1 blackbox from the phase-1 records (as ``pd1_import.py`` does)."""
+    """Write syne-tune's converted PD1 blackbox from the phase-1 records (as ``pd1_import.py`` does).
+
+    Like syne-tune's conversion, the ``one_minus_momentum`` column is ``1 - hps.opt_hparams.momentum`` of the record.
+    """
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     recs = [r for name in ("pd1_matched_phase1_results.jsonl.gz", "pd1_unmatched_phase1_results.jsonl.gz")
@@ -256,7 +262,7 @@ def write_pd1_syne_tune(directory: str | Path, records: dict[str, list[dict]]) -
         hp = pd.DataFrame({"lr_initial_value": [r["hps.lr_hparams.initial_value"] for r in rs],
                            "lr_power": [r["hps.lr_hparams.power"] for r in rs],
                            "lr_decay_steps_factor": [r["hps.lr_hparams.decay_steps_factor"] for r in rs],
-                           "one_minus_momentum": [r["hps.opt_hparams.momentum"] for r in rs]})
+                           "one_minus_momentum": [1 - r["hps.opt_hparams.momentum"] for r in rs]})
         hp.to_parquet(d / f"{task}-hyperparameters.parquet", index=False, compression="gzip")
         (d / f"{task}-fidelity_space.json").write_text(json.dumps(
             {"global_step": {"domain_cls": "Integer", "lower": 1, "upper": length}}))
