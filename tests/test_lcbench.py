@@ -264,6 +264,130 @@ def test_facade_errors_are_valueerrors_with_suggestions(raw_root):
         Benchmark(root / "missing.json")
 
 
+# What LCBench's api.py (github.com/automl/LCBench) raises at each call site, read from its code: ValueError from its
+# explicit checks, KeyError where it indexes the json dict without a check, IndexError from the ranking list.
+ORIGINAL_ERRORS = [
+    ("query, unknown dataset", lambda b: b.query("credit_g", "time", 0), ValueError),
+    ("query, unknown config", lambda b: b.query("adult", "time", 99), ValueError),
+    ("query, unknown tag", lambda b: b.query("adult", "Train/val_acc", 0), ValueError),
+    ("query_best, unknown dataset", lambda b: b.query_best("adlt", "time", "time"), KeyError),
+    ("query_best, unknown criterion", lambda b: b.query_best("adult", "time", "Train/nope"), ValueError),
+    ("get_queriable_tags, unknown dataset", lambda b: b.get_queriable_tags("adlt", 0), KeyError),
+    ("get_queriable_tags, unknown config", lambda b: b.get_queriable_tags("adult", 99), KeyError),
+    ("get_number_of_configs, unknown dataset", lambda b: b.get_number_of_configs("adlt"), ValueError),
+    ("get_config, unknown dataset", lambda b: b.get_config("adlt", "0"), ValueError),
+    ("get_config, unknown config", lambda b: b.get_config("adult", "99"), KeyError),
+    ("plot_by_name, not a list", lambda b: b.plot_by_name(("adult",), "epoch", "time"), ValueError),
+]
+
+
+@pytest.mark.parametrize("site, call, original", ORIGINAL_ERRORS, ids=[e[0] for e in ORIGINAL_ERRORS])
+def test_facade_raises_the_originals_types(raw_root, site, call, original):
+    """Each error is the type the original raises there (so a client's ``except`` clause still catches it) and an
+    lcsim error (so lcsim's own handling and message conventions apply)."""
+    from lcsim.benchmarks.lcbench_api import Benchmark
+    from lcsim.errors import LcsimError
+
+    root, _ = raw_root
+    with pytest.raises(original) as info:
+        call(Benchmark(root / "lcbench" / "data_2k_lw.json"))
+    assert isinstance(info.value, LcsimError), site
+    other = KeyError if original is ValueError else ValueError
+    assert not isinstance(info.value, other), site  # the other type: a client's other except branch stays dry
+
+
+def test_facade_missing_file_is_a_valueerror_and_datanotfound(tmp_path):
+    from lcsim.benchmarks.lcbench_api import Benchmark, BenchmarkFileNotFoundError
+
+    for where in (tmp_path / "missing.json", tmp_path):  # a file, and a folder holding none
+        try:
+            Benchmark(str(where))
+        except ValueError as exc:  # the original: ValueError("Please specify path to the bench json file.")
+            assert isinstance(exc, DataNotFoundError) and isinstance(exc, BenchmarkFileNotFoundError)
+            assert "download lcbench" in str(exc)
+        else:
+            pytest.fail(f"no error for {where}")
+
+
+def test_facade_cache_defaults_to_the_originals_and_answers_are_not_shared(raw_root):
+    """``cache=False`` is the default (as in the original): a client that mutates an answer changes only that
+    object's later answers; with ``cache=True`` (shared parsed json) answers are copies."""
+    import inspect
+
+    from lcsim.benchmarks.lcbench_api import Benchmark
+
+    root, data = raw_root
+    path = root / "lcbench" / "data_2k_lw.json"
+    assert inspect.signature(Benchmark).parameters["cache"].default is False
+    tag = "Train/val_accuracy"
+    want = list(data["adult"]["2"]["log"][tag])
+    a = Benchmark(path)
+    assert a.cache is False
+    got = a.query("adult", tag, 2)
+    got[0] = -1.0
+    a.get_config("adult", 2)["momentum"] = -1.0
+    assert a.query("adult", tag, 2)[0] == -1.0  # the original returns the stored list itself
+    b = Benchmark(path)
+    assert b.query("adult", tag, 2) == want and b.get_config("adult", 2) == data["adult"]["2"]["config"]
+    for _ in range(2):  # two objects sharing the in-memory json
+        c = Benchmark(path, cache=True)
+        assert c.query("adult", tag, 2) == want
+        c.query("adult", tag, 2)[0] = -1.0
+        c.query("adult", "config", 2)["momentum"] = -1.0
+        c.query_best("adult", tag, tag)[0] = -1.0
+        c.get_config("adult", 2)["max_units"] = -1
+        assert c.query("adult", tag, 2) == want
+    assert c.data is read_raw(path)  # the one shared dict, unchanged by the mutations above
+    assert read_raw(path)["adult"]["2"]["config"] == data["adult"]["2"]["config"]
+    assert LCBenchBenchmark(root).load("adult", cache=False).curves[2, 0, 0, 1] == pytest.approx(want[1])
+
+
+def _drawn(ax):
+    return [(list(line.get_xdata()), list(line.get_ydata()), line.get_marker(), line.get_linestyle())
+            for line in ax.lines]
+
+
+def test_plot_by_name_draws_what_the_original_draws(raw_root, capsys):
+    """Rows of axes per dataset; runs 1..n_configs (or the best by brute-force ranking) as 'p-' lines of y_col
+    against x_col; x label "step"; the title from config 0's features/classes/instances; missing runs printed."""
+    import matplotlib.pyplot as plt
+
+    from lcsim.benchmarks.lcbench_api import Benchmark
+
+    root, data = raw_root
+    bench = Benchmark(root / "lcbench" / "data_2k_lw.json")
+    names, y = ["adult", "vehicle"], "Train/val_accuracy"
+    axes = bench.plot_by_name(dataset_names=names, x_col="epoch", y_col=y, n_configs=7)
+    try:
+        assert len(axes) == 2 and tuple(axes[0].figure.get_size_inches()) == (10, 14)
+        for ax, ds in zip(axes, names):
+            runs = data[ds]
+            cfg = runs["0"]["config"]
+            assert ax.get_title() == (f"{ds}, features: {cfg['features']}, classes: {cfg['classes']}, "
+                                      f"instances: {cfg['instances']}")
+            assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_xscale(), ax.get_yscale()) == ("step", y, "linear",
+                                                                                            "linear")
+            # config ids 1..7 asked for; the fixture has ids 0..4, so ids 1..4 are drawn
+            assert _drawn(ax) == [(runs[c]["log"]["epoch"], runs[c]["log"][y], "p", "-") for c in "1234"]
+        printed = capsys.readouterr().out.splitlines()
+        assert printed == [f"Run {i} not found for dataset {ds}" for ds in names for i in (4, 5, 6)]
+    finally:
+        plt.close("all")
+    crit = "Train/val_balanced_accuracy"
+    ax = bench.plot_by_name("credit-g", "epoch", y, n_configs=3, show_best=True, xscale="log", yscale="log",
+                            criterion=crit)
+    try:
+        runs = data["credit-g"]
+        best = sorted(runs, key=lambda c: max(runs[c]["log"][crit]), reverse=True)[:3]
+        assert tuple(ax.figure.get_size_inches()) == (10, 7) and (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
+        assert _drawn(ax) == [(runs[c]["log"]["epoch"], runs[c]["log"][y], "p", "-") for c in best]
+        # criterion defaults to y_col
+        ax2 = bench.plot_by_name(["credit-g"], "epoch", crit, n_configs=2, show_best=True)
+        assert _drawn(ax2) == [(runs[c]["log"]["epoch"], runs[c]["log"][crit], "p", "-") for c in best[:2]]
+    finally:
+        plt.close("all")
+
+
 def test_cached_read_is_reused(raw_root):
     root, _ = raw_root
     p = root / "lcbench" / "data_2k_lw.json"
