@@ -117,6 +117,33 @@ def test_syne_tune_layout_matches_raw(raw_root, tmp_path):
     assert (st / "metadata.json").is_file()
 
 
+def test_syne_tune_subfolder_beside_raw_files(raw_root):
+    """``lcbench/syne_tune/`` is searched; under ``auto`` the raw json wins, ``source="syne_tune"`` reads the
+    converted files (as the README's data section says)."""
+    root, data = raw_root
+    write_lcbench_syne_tune(root / "lcbench" / "syne_tune", data)
+    bench = LCBenchBenchmark(root)
+    assert bench._paths()["syne_tune"] == root / "lcbench" / "syne_tune"
+    auto = bench.load("adult", cache=False)
+    syne = bench.load("adult", source="syne_tune", cache=False)
+    assert auto.extra["source"] == "data_2k_lw.json" and syne.extra["source"] == "syne_tune"
+    assert "train_loss" in auto.metrics and "train_loss" not in syne.metrics  # the raw json has more tags
+    np.testing.assert_allclose(syne.curves[..., 0], auto.curves[..., 0], rtol=1e-6)
+
+
+def test_readme_documents_syne_tune_repository():
+    """The README's data section names syne-tune's default repository, the subfolders read and how a layout is
+    chosen (where a syne-tune pd1/ folder also holds the raw files)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Benchmark data"):readme.index("## Running a comparison")]
+    for phrase in ("~/.blackbox-repository/", "`lcbench/syne_tune/`", 'source="syne_tune"', 'source="auto"',
+                   "reads the raw files whenever any are present", "`pd1/` holds syne-tune's per-task files and also",
+                   "`1 - momentum`", "plot_by_name", "`cache=False`"):
+        assert phrase in section, phrase
+
+
 def test_syne_tune_metadata_objective_order_is_syne_tunes(raw_root, tmp_path):
     _, data = raw_root
     st = write_lcbench_syne_tune(tmp_path / "lcbench", data)
