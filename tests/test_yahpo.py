@@ -35,6 +35,11 @@ def test_reference_fixture_is_for_this_model(reference, surrogate):
 
 
 def test_direct_queries_match_yahpo_gym(reference, surrogate):
+    """lcsim's batched query of the 24 cells against yahpo-gym's batched ``objective_function`` call (``outputs``).
+
+    Tolerance rtol = atol = 1e-6: both run the same onnx model with the same input rows in one batch (on the machine
+    the fixture was made on the values agree bit for bit); the margin covers float32 kernels of another CPU.
+    """
     cells = reference["cells"]
     out = surrogate.predict([c["task_id"] for c in cells], [c["config"] for c in cells],
                             [c["epoch"] for c in cells])
@@ -43,12 +48,29 @@ def test_direct_queries_match_yahpo_gym(reference, surrogate):
     np.testing.assert_allclose(out.to_numpy(dtype=float), ref, rtol=1e-6, atol=1e-6)
 
 
-def test_single_cell_queries_match_batched(reference, surrogate):
-    # onnxruntime's float32 kernels accumulate in a batch-size dependent order: a one-row query may differ from the
-    # batched reference by a few float32 ulps (seen: 1.9e-6 relative), hence the looser tolerance here
-    for c in reference["cells"][:5]:
+def test_single_cell_queries_match_yahpo_gym_single_row(reference, surrogate):
+    """One-row queries against yahpo-gym's one-row calls (``outputs_single_row``), like with like, at 1e-6.
+
+    onnxruntime's float32 kernels accumulate in a batch-size dependent order, so a row predicted alone differs from
+    the same row in the 24-row batch: up to 7.3e-6 relative (``time``), recorded in the fixture's
+    ``meta["single_row_vs_batched_max_rel"]``. Comparing a one-row query with the batched ``outputs`` would need a
+    tolerance above that (1e-5); comparing it with yahpo-gym's own one-row prediction keeps the tight one.
+    """
+    for c in reference["cells"]:
         one = surrogate.predict(c["task_id"], c["config"], c["epoch"]).iloc[0]
-        np.testing.assert_allclose(one.to_numpy(dtype=float), [c["outputs"][k] for k in Y_NAMES], rtol=1e-5)
+        np.testing.assert_allclose(one.to_numpy(dtype=float), [c["outputs_single_row"][k] for k in Y_NAMES],
+                                   rtol=1e-6, atol=1e-6)
+
+
+def test_reference_records_batched_and_single_row_predictions(reference):
+    """The fixture says how it was made, and its recorded batched-vs-one-row difference is the one in its cells."""
+    meta = reference["meta"]
+    assert meta["prediction"].startswith("outputs: one batched objective_function call over all cells")
+    assert (meta["yahpo_gym"], meta["onnxruntime"]) == ("1.0.2", "1.32.0")
+    worst = {k: max(abs(c["outputs_single_row"][k] - c["outputs"][k]) / abs(c["outputs"][k])
+                    for c in reference["cells"]) for k in Y_NAMES}
+    assert worst == pytest.approx(meta["single_row_vs_batched_max_rel"], rel=1e-12, abs=1e-300)
+    assert 0 < max(worst.values()) < 1e-5  # batching matters, by less than the cross-batch tolerance
 
 
 def test_encoding_follows_yahpo_rules(surrogate, shared_data):
