@@ -144,22 +144,45 @@ def test_readme_documents_syne_tune_repository():
         assert phrase in section, phrase
 
 
-def test_syne_tune_metadata_objective_order_is_syne_tunes(raw_root, tmp_path):
+def _check_syne_tune_task_against_raw(task, runs):
+    """Brute force: every metric of every config and epoch, and the per-epoch cost, against the raw json tags."""
+    for m in task.metrics:
+        tag = TAG_METRICS[m][0]
+        for i in range(task.n_configs):
+            log = runs[str(i)]["log"]
+            for e in range(task.n_epochs):
+                if task.curves[i, 0, e, task.metric_index(m)] != pytest.approx(log[tag][e + 1], rel=1e-5, abs=1e-5):
+                    return f"{m} config {i} epoch {e + 1}"
+    for i in range(task.n_configs):
+        t = runs[str(i)]["log"]["time"]
+        want = np.diff(np.asarray(t[:-1], dtype=float))
+        if not np.allclose(task.epoch_cost[i, 0], want, rtol=1e-4, atol=1e-3):
+            return f"cost config {i}"
+    return None
+
+
+def test_syne_tune_objective_order_read_by_the_loader(raw_root, tmp_path):
+    """syne-tune stores the 7 objectives in its order (val_accuracy, val_balanced_accuracy, ...); lcsim's loader
+    must take each metric from the column metadata.json names for it. Checked on the loaded task against the raw
+    tags; the same check rejects a task loaded with a wrong order (metadata listing the columns permuted)."""
     _, data = raw_root
-    st = write_lcbench_syne_tune(tmp_path / "lcbench", data)
+    st = write_lcbench_syne_tune(tmp_path / "ok" / "lcbench", data)
     meta = json.loads((st / "metadata.json").read_text())
-    ev = np.load(st / "objectives_evaluations.npy")
-    assert ev.shape == (3, 5, 1, 50, 7)
-    # brute-force: objective k of task t / config i at epoch e against the raw tags
-    tags = ["Train/val_accuracy", "Train/val_balanced_accuracy", "Train/val_cross_entropy", "Train/test_result",
-            "Train/test_balanced_accuracy", "Train/test_cross_entropy", "time"]
     assert meta["objectives_names"] == ["val_accuracy", "val_balanced_accuracy", "val_cross_entropy",
                                         "test_accuracy", "test_balanced_accuracy", "test_cross_entropy", "time"]
-    t, i, e = 1, 3, 7
-    log = data[meta["task_names"][t]][str(i)]["log"]
-    for k, tag in enumerate(tags):
-        want = log[tag][e + 1] - (log["time"][0] if tag == "time" else 0)
-        assert ev[t, i, 0, e, k] == pytest.approx(want, rel=1e-5)
+    bench = LCBenchBenchmark(tmp_path / "ok")
+    for name in data:
+        task = bench.load(name, source="syne_tune", cache=False)
+        assert list(task.metrics) == ["val_balanced_accuracy", "val_accuracy", "val_cross_entropy",
+                                      "test_balanced_accuracy", "test_accuracy", "test_cross_entropy"]
+        assert _check_syne_tune_task_against_raw(task, data[name]) is None, name
+    # a wrong order: swap the names of the two accuracy columns and of time/test_cross_entropy
+    wrong = list(meta["objectives_names"])
+    wrong[0], wrong[1], wrong[5], wrong[6] = wrong[1], wrong[0], wrong[6], wrong[5]
+    bad = write_lcbench_syne_tune(tmp_path / "bad" / "lcbench", data)
+    (bad / "metadata.json").write_text(json.dumps(dict(meta, objectives_names=wrong)))
+    task = LCBenchBenchmark(tmp_path / "bad").load("adult", source="syne_tune", cache=False)
+    assert _check_syne_tune_task_against_raw(task, data["adult"]) == "val_balanced_accuracy config 0 epoch 1"
 
 
 # ------------------------------------------------------------------------------------------------ errors
@@ -423,17 +446,59 @@ def test_cached_read_is_reused(raw_root):
     assert math.isfinite(LCBenchBenchmark(root).load("adult").oracle.best)
 
 
+def _read_official(path):
+    """Independent read of an official LCBench file (the zip's one json member, or the json): zipfile + json."""
+    import zipfile
+
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            member = next(m for m in zf.namelist() if m.endswith(".json") and not m.startswith("__MACOSX"))
+            return json.loads(zf.read(member))
+    return json.loads(path.read_text())
+
+
+@pytest.fixture
+def official_root(shared_data, tmp_path):
+    """The shared data root when it holds LCBench's raw file; else an official-format ``data_2k_lw.zip`` (the
+    figshare download: a zip holding ``data_2k_lw.json``) of all 35 datasets written by lcsim.testing.fixtures."""
+    from lcsim.benchmarks.lcbench import LCBENCH_DATASETS
+
+    found = LCBenchBenchmark(shared_data)._paths()["raw"]["lw"]
+    if found is not None:
+        return shared_data, found, 2000
+    path = tmp_path / "lcbench" / "data_2k_lw.zip"
+    write_lcbench_raw(path, datasets=tuple(LCBENCH_DATASETS), n_configs=4, seed=7)
+    return tmp_path, path, 4
+
+
 @pytest.mark.slow
-def test_real_lcbench_if_present(shared_data):
-    """Runs on the real files when the shared data folder has them (it holds only the YAHPO surrogate today)."""
-    bench = LCBenchBenchmark(shared_data)
-    if bench._paths()["raw"]["lw"] is None and bench._paths()["syne_tune"] is None:
-        assert len(bench.tasks()) == 35
-        with pytest.raises(DataNotFoundError):
-            bench.load("credit-g")
-        return
-    task = bench.load("credit-g")
-    assert task.curves.shape == (2000, 1, 50, task.curves.shape[3])
+def test_real_lcbench_layout(official_root):
+    """The official file (real, or the official-format fixture when the shared data folder has none): its 35
+    datasets, credit-g's task checked against an independent zipfile + json read, and the api.py facade on it."""
+    from lcsim.benchmarks.lcbench import LCBENCH_DATASETS
+    from lcsim.benchmarks.lcbench_api import Benchmark
+
+    root, path, n_configs = official_root
+    raw = _read_official(path)
+    bench = LCBenchBenchmark(root)
+    assert sorted(bench.tasks()) == sorted(LCBENCH_DATASETS) == sorted(raw)
+    task = bench.load("credit-g", cache=False)
+    assert task.curves.shape == (n_configs, 1, 50, len(task.metrics)) and task.extra["source"] == path.name
+    runs = raw["credit-g"]
+    for i in sorted({0, 1, n_configs // 2, n_configs - 1}):
+        run = runs[str(i)]
+        for m in task.metrics:
+            want = np.asarray(run["log"][TAG_METRICS[m][0]][1:51], dtype=float)
+            np.testing.assert_allclose(task.curves[i, 0, :, task.metric_index(m)], want, rtol=1e-12)
+        np.testing.assert_allclose(task.epoch_cost[i, 0], np.maximum(np.diff(run["log"]["time"][:51]), 0),
+                                   rtol=1e-12)
+        for hp in HPS:
+            v = run["config"][hp]
+            assert task.configs.loc[i, hp] == (1 if v is True else v), (i, hp)
+    facade = Benchmark(path)
+    assert facade.get_dataset_names() == list(raw)
+    assert facade.query("credit-g", "Train/val_accuracy", 1) == runs["1"]["log"]["Train/val_accuracy"]
+    assert facade.get_openml_task_ids() == [raw[d]["1"]["config"]["OpenML_task_id"] for d in raw]
 
 
 def test_parsed_task_cache_is_used_and_invalidated(raw_root, monkeypatch):
