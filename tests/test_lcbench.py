@@ -113,8 +113,7 @@ def test_syne_tune_layout_matches_raw(raw_root, tmp_path):
         for hp in HPS:
             np.testing.assert_allclose(b.configs[hp].to_numpy(float), a.configs[hp].to_numpy(float), rtol=1e-12)
         assert b.extra["source"] == "syne_tune"
-    # the syne-tune folder may also sit in lcbench/syne_tune next to raw files; raw wins under source="auto"
-    assert (st / "metadata.json").is_file()
+    assert st_bench._paths()["syne_tune"] == st  # lcbench/ itself; lcbench/syne_tune/: the test below
 
 
 def test_syne_tune_subfolder_beside_raw_files(raw_root):
