@@ -24,6 +24,7 @@ METHODS: dict[str, str] = {
     "hyperband": "lcsim.optimizers.hyperband:Hyperband",
     "asha": "lcsim.optimizers.asha:ASHA",
     "dpl": "lcsim.optimizers.dpl:DPL",
+    "dyhpo": "lcsim.optimizers.dyhpo:DyHPO",
     "fghpo": "lcsim.optimizers.fghpo:FGHPO",
     "tpe": "lcsim.optimizers.blackbox:TPE",
     "cmaes": "lcsim.optimizers.blackbox:CMAES",
