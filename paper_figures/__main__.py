@@ -7,6 +7,7 @@ Replay cells are cached under ``OUT/cells`` so an interrupted run resumes where 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import os
 import sys
@@ -31,8 +32,16 @@ def main(argv=None) -> int:
                          "tests give the tiny scale small settings this way)")
     ap.add_argument("--benchmarks", default=None, metavar="NAMES",
                     help="comma-separated subset of the scale's benchmarks, e.g. taskset (default: all of them)")
+    ap.add_argument("--seeds", type=int, default=None, metavar="N",
+                    help="seeds 0..N-1 of the replay grids instead of the scale's (e.g. to draw a full-scale grid "
+                         "that has finished N seeds; recorded in every CSV)")
     a = ap.parse_args(argv)
     scale = get_scale(a.scale)
+    if a.seeds is not None:
+        if a.seeds < 1:
+            print(f"error: --seeds must be a positive number of seeds; got {a.seeds}.", file=sys.stderr)
+            return 2
+        scale = dataclasses.replace(scale, seeds=a.seeds)
     benchmarks = None
     if a.benchmarks is not None:
         benchmarks = tuple(b.strip() for b in a.benchmarks.split(",") if b.strip())
@@ -60,11 +69,12 @@ def main(argv=None) -> int:
         done = out / f"{name}.csv"
         if done.exists() and not a.force:
             _, meta = read_csv(done)
-            if not meta.get("skipped"):
+            if not meta.get("skipped") and meta.get("seeds", [str(scale.seeds)]) == [str(scale.seeds)]:
                 print(f"[{i}/{len(names)}] {name}: exists, skipped (use --force to redo) -> {done}")
                 continue
-            print(f"[{i}/{len(names)}] {name}: re-running, {len(meta['skipped'])} piece(s) were missing last time "
-                  "(cached replay cells are reused)")
+            why = (f"{len(meta['skipped'])} piece(s) were missing last time" if meta.get("skipped")
+                   else f"it was drawn with {meta['seeds'][0]} seed(s)")
+            print(f"[{i}/{len(names)}] {name}: re-running, {why} (cached replay cells are reused)")
         t0 = time.perf_counter()
         print(f"[{i}/{len(names)}] {name} ...", flush=True)
         mod = importlib.import_module(f"paper_figures.{name}")

@@ -198,7 +198,8 @@ def write_outputs(ctx: Context, name: str, data: pd.DataFrame, fig=None, meta: d
     ``script``: the script that made it, when it writes several outputs (default ``name``).
     """
     ctx.out.mkdir(parents=True, exist_ok=True)
-    head = [f"# figure: {name}", f"# scale: {ctx.scale.name}", f"# root_seed: {ROOT_SEED}"]
+    head = [f"# figure: {name}", f"# scale: {ctx.scale.name}", f"# root_seed: {ROOT_SEED}",
+            f"# seeds: {ctx.scale.seeds}"]
     for k, v in (meta or {}).items():
         head.append(f"# {k}: {json.dumps(v, default=str)}")
     head += [f"# skipped: {s}" for s in ctx.skipped] + [f"# note: {n}" for n in ctx.notes]
@@ -211,8 +212,11 @@ def write_outputs(ctx: Context, name: str, data: pd.DataFrame, fig=None, meta: d
         import matplotlib.pyplot as plt
 
         plt.close(fig)
-    cmd = (f"python -m paper_figures --only {script or name} --scale {ctx.scale.name} "
-           f"--out {shlex.quote(str(ctx.out))}\n")
+    extra = f" --benchmarks {','.join(ctx.benchmarks)}" if ctx.benchmarks else ""
+    if ctx.scale.seeds != SCALES[ctx.scale.name].seeds:
+        extra += f" --seeds {ctx.scale.seeds}"
+    cmd = (f"python -m paper_figures --only {script or name} --scale {ctx.scale.name}{extra} "
+           f"--out {shlex.quote(str(ctx.out.parent))}\n")
     write_atomic(ctx.out / f"{name}.cmd.txt", cmd.encode())
     return {"csv": ctx.out / f"{name}.csv", "png": ctx.out / f"{name}.png" if fig is not None else None}
 

@@ -163,6 +163,29 @@ def test_resume_and_bad_name(out, capsys):
     assert "dpl_fig3" in capsys.readouterr().err
 
 
+def test_seeds_option_draws_the_first_seeds_and_records_them(out, tmp_path, capsys):
+    """--seeds N draws the grid's seeds 0..N-1 only (the same cells as the full run's first seed), records it in
+    the CSV and its command, redraws a CSV made with another seed count, and refuses N < 1 with status 2."""
+    assert main(["--only", "dpl_fig3", *TINY, "--seeds", "0", "--out", str(tmp_path)]) == 2
+    assert "--seeds must be a positive" in capsys.readouterr().err
+    d = tmp_path / "tiny"
+    d.mkdir(parents=True)
+    for f in (out / "cells").glob("*__seed0__*.parquet"):  # the first seed's cells, already run by the fixture
+        (d / "cells").mkdir(exist_ok=True)
+        (d / "cells" / f.name).write_bytes(f.read_bytes())
+    assert main(["--only", "dpl_fig3", *TINY, "--seeds", "1", "--out", str(tmp_path)]) == 0
+    one, meta = read_csv(d / "dpl_fig3.csv")
+    assert meta["seeds"] == ["1"] and "--seeds 1" in (d / "dpl_fig3.cmd.txt").read_text()
+    assert not list((d / "cells").glob("*__seed1__*"))  # nothing beyond seed 0 ran
+    cells = pd.concat([pd.read_parquet(f) for f in (d / "cells").glob("*__random_search__*.parquet")])
+    x = one[one.method == "random_search"].x.max()
+    per = cells[cells.budget_used <= x].groupby("task").normalized_regret.last()
+    assert one[(one.method == "random_search") & (one.x == x)]["mean"].iloc[0] == pytest.approx(per.mean())
+    assert main(["--only", "dpl_fig3", *TINY, "--out", str(tmp_path)]) == 0  # the scale's 2 seeds: redrawn
+    assert "drawn with 1 seed(s)" in capsys.readouterr().out
+    assert read_csv(d / "dpl_fig3.csv")[1]["seeds"] == ["2"]
+
+
 def test_fresh_process_same_numbers(out, tmp_path):
     """Same seed, fresh process, 2 worker processes -> the same numbers (no cache shared) for every script that runs
     cells in the process pool: the replay grid, DPL Fig. 2, the AGN searches and the FGHPO protocol."""
