@@ -25,7 +25,7 @@ Runs (each writes one json line per seed; ``--jobs`` processes at a time)::
         --budget 153 --out /tmp/xc_dyhpo.jsonl
     nice -n 10 $PY tests/perf/dyhpo_crosscheck.py run --side authors --authors /tmp/dyhpo_src \\
         --site /tmp/dyhpo_env/site --benchmark taskset --task T --seeds 10 --budget 153 --out /tmp/xc_dyhpo.jsonl
-    $PY tests/perf/dyhpo_crosscheck.py compare /tmp/xc_dyhpo.jsonl tests/fixtures/dyhpo_crosscheck.json
+    $PY tests/perf/dyhpo_crosscheck.py compare /tmp/xc_dyhpo.jsonl tests/fixtures/dyhpo_crosscheck.json --note "..."
 
 ``compare`` takes every run's normalized regret at 25 %, 50 % and 100 % of its budget
 (:func:`analysis.regret.regret_at_fractions`) and tests lcsim against the authors per task and fraction with
@@ -146,8 +146,10 @@ def _regret_frame(runs):
         n = len(r["budget_used"])
         rows.append(pd.DataFrame({"benchmark": r["benchmark"], "task": r["task"], "method": f"dyhpo_{r['side']}",
                                   "seed": r["seed"], "budget_used": r["budget_used"],
-                                  "budget_amount": [r["budget"]] * n, "budget_unit": ["epochs"] * n,
-                                  "normalized_regret": r["normalized_regret"]}))
+                                  "budget": [r["budget"]] * n, "budget_unit": ["epochs"] * n,
+                                  "normalized_regret": r["normalized_regret"],
+                                  # not recorded; the epochs axis and normalized regret read neither
+                                  "sim_time": np.nan, "regret": np.nan}))
     return regret_at_fractions(pd.concat(rows, ignore_index=True), FRACTIONS)
 
 
@@ -169,7 +171,7 @@ def cmd_compare(a) -> None:
                    "torch 1.12) through the lcsim replay engine, one worker, same pool and curves; normalized "
                    "regret (any-epoch incumbent) at budget fractions; two-sided Mann-Whitney U per task x fraction, "
                    "BH over all (analysis.stats.mann_whitney_bh). Commands: tests/perf/dyhpo_crosscheck.py docstring.",
-           "tasks": {}}
+           "seeds": sorted({r["seed"] for r in runs}), "note": a.note, "tasks": {}}
     for (bench, task), sub in reg.groupby(["benchmark", "task"]):
         budgets = sorted({r["budget"] for r in runs if r["task"] == task})
         entry = {"benchmark": bench, "budget_epochs": budgets, "fractions": {}}
@@ -191,6 +193,10 @@ def cmd_compare(a) -> None:
         n_cfg = {side: [len(set(r["config_id"])) for r in runs if r["task"] == task and r["side"] == side]
                  for side in ("lcsim", "authors")}
         entry["distinct_configs_mean"] = {k: float(np.mean(v)) for k, v in n_cfg.items() if v}
+        if all(n_cfg.values()):
+            from scipy.stats import mannwhitneyu
+
+            entry["distinct_configs_mannwhitney_p"] = float(mannwhitneyu(n_cfg["lcsim"], n_cfg["authors"]).pvalue)
         out["tasks"][task] = entry
     Path(a.out).write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     print(pd.DataFrame([{"task": t, "x": x, **v} for t, e in out["tasks"].items()
@@ -214,6 +220,7 @@ def main() -> None:
     c = sub.add_parser("compare")
     c.add_argument("runs")
     c.add_argument("out")
+    c.add_argument("--note", default="", help="how the runs were made (budget, machine), stored in the output")
     a = ap.parse_args()
     cmd_run(a) if a.cmd == "run" else cmd_compare(a)
 
