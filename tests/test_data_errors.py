@@ -165,3 +165,22 @@ def test_full_disk_leaves_no_partial_cache_entry(tiny, tmp_path, monkeypatch, ca
     t = benchmarks.load("taskset", "tiny")             # with space again: one complete entry
     assert [p.suffix for p in _files(cache)] == [".npz"]
     np.testing.assert_allclose(t.curves, benchmarks.load("taskset", "tiny", cache=False).curves, rtol=6e-8)
+
+
+def test_atomic_writes_get_the_mode_open_would_give(tmp_path):
+    """write_atomic's result is readable as a plain open() would make it (0666 minus the umask), not mkstemp's 0600;
+    checked with two umasks."""
+    import os
+    import stat
+
+    from lcsim._files import write_atomic
+
+    old = os.umask(0o022)
+    try:
+        for mask in (0o022, 0o077):
+            os.umask(mask)
+            f = tmp_path / f"out_{mask:o}.bin"
+            write_atomic(f, b"x")
+            assert stat.S_IMODE(f.stat().st_mode) == 0o666 & ~mask and f.read_bytes() == b"x"
+    finally:
+        os.umask(old)
