@@ -116,3 +116,22 @@ def synth():
     from lcsim.benchmarks.synthetic import synthetic_task
 
     return synthetic_task(n_configs=32, n_epochs=9, seed=3)
+
+
+@pytest.fixture
+def record_asks():
+    """``record_asks(optimizer) -> list``: wraps ``optimizer.ask`` so every job it hands out is appended to the list
+    (the order the engine asked for them)."""
+    def wrap(optimizer) -> list:
+        asked, ask = [], optimizer.ask
+
+        def recording_ask():
+            job = ask()
+            if job is not None:
+                asked.append(job)
+            return job
+
+        optimizer.ask = recording_ask
+        return asked
+
+    return wrap

@@ -51,7 +51,7 @@ def test_epoch_budget_never_exceeded_and_last_job_cut(synth):
         assert list(g["epoch"]) == list(range(1, len(g) + 1))
 
 
-def test_seconds_budget_stops_at_limit(synth):
+def test_seconds_budget_stops_at_limit(synth, record_asks):
     """Rows of a seconds budget equal a hand-written schedule: each asked trial starts on the earliest free worker
     (lowest index on ties) and runs its whole curve; an epoch is recorded iff it ends by the limit. A run that stops
     early, records an epoch past the limit or drops one completed by then fails it."""
@@ -59,17 +59,9 @@ def test_seconds_budget_stops_at_limit(synth):
 
     limit = 30.0
     opt = make_optimizer("random_search", problem_for(synth, 2), 1)
-    asked = []
-    ask = opt.ask
-
-    def recording_ask():
-        job = ask()
-        if job is not None:
-            asked.append((job.trial_id, job.config_id, job.epoch))
-        return job
-
-    opt.ask = recording_ask
+    jobs = record_asks(opt)
     res = run(synth, opt, Budget(limit, "seconds"), n_workers=2, seed=1)
+    asked = [(j.trial_id, j.config_id, j.epoch) for j in jobs]
     t = res.table
     replica = int(t["replica"].iloc[0])
     free = [(0.0, 0), (0.0, 1)]  # (time the worker is free, worker index)

@@ -123,24 +123,16 @@ def test_successive_halving_promotes_the_best_on_replay(synth):
     assert t[t["epoch"] == 9]["objective"].iloc[0] == served[cid, 8]
 
 
-def test_hyperband_parallel_brackets_do_not_block(synth):
+def test_hyperband_parallel_brackets_do_not_block(synth, record_asks):
     """With 16 workers a bracket waiting for its rung lets the next bracket start. Hand-computed for 1..9 epochs,
     eta = 3 (Li et al. Algorithm 1): brackets s = 2 (9 @ 1 -> 3 @ 3 -> 1 @ 9), s = 1 (ceil(3/2 * 3) = 5 @ 3 -> 1 @ 9),
     s = 0 (3 @ 9). At time 0 the 16 workers take the 9 rung-0 jobs of s = 2, the 5 of s = 1 and 2 of s = 0; the
     first finished job frees a worker for the third of s = 0. A blocking bracket (waiting for its rung before the
     next one opens) fails it."""
     opt = make_optimizer("hyperband", problem_for(synth, 16), 0)
-    asked = []
-    ask = opt.ask
-
-    def recording_ask():
-        job = ask()
-        if job is not None:
-            asked.append((job.trial_id, job.config_id, job.epoch, job.info["bracket"], job.info["rung"]))
-        return job
-
-    opt.ask = recording_ask
+    jobs = record_asks(opt)
     res = run(synth, opt, Budget(60), n_workers=16)
+    asked = [(j.trial_id, j.config_id, j.epoch, j.info["bracket"], j.info["rung"]) for j in jobs]
     assert [a[2:] for a in asked[:17]] == [(1, 2, 0)] * 9 + [(3, 1, 0)] * 5 + [(9, 0, 0)] * 3
     t = res.table
     replica = int(t["replica"].iloc[0])

@@ -140,9 +140,7 @@ class DPL(Optimizer):
         max_refine_steps: at most this many mini-batch steps per refinement: the epochs drop to
             ``max(1, min(refine_epochs, max_refine_steps // batches_per_epoch))`` once the history outgrows it, so
             the cost per HPO step stops growing with the history (``None``: always ``refine_epochs``, the paper;
-            default). Measured on the 12 TaskSet tasks x 3 seeds, 20 full curves: 80 is 2.6x faster per step
-            than the paper's schedule with the same regret at 25 % of the budget (the cap binds later), nearly
-            the same at 100 % (+0.010) but worse at 50 % (+0.038 mean normalized regret); tests/perf/README.md.
+            default). A cap trades speed for regret; its measured effect is in tests/perf/README.md.
         learning_rate: Adam learning rate (paper: 1e-3).
         batch_size: surrogate mini-batch size (authors' code: 64); ``None`` for full batch.
         loss: ``"l1"`` (eq. 5, authors' code; default) or ``"mse"`` (appendix A).
