@@ -31,8 +31,8 @@ import pandas as pd
 
 from lcsim.errors import InvalidParameterError, check_choice
 
-__all__ = ["AGGREGATION", "FRACTIONS", "RUN_KEYS", "mean_over_tasks", "plot_regret", "regret_at_fractions",
-           "regret_on_grid", "step_on_grid", "summary_table"]
+__all__ = ["AGGREGATION", "FRACTIONS", "RUN_KEYS", "bayesmark_score", "mean_over_tasks", "plot_regret",
+           "regret_at_fractions", "regret_on_grid", "step_on_grid", "summary_table"]
 
 RUN_KEYS = ("benchmark", "task", "method", "seed")
 AXES = ("epochs", "fraction", "time", "normalized_time")
@@ -183,6 +183,36 @@ def regret_at_fractions(df: pd.DataFrame, fractions=FRACTIONS, value: str = "nor
     paired tests between methods)."""
     return regret_on_grid(df, np.asarray(fractions, dtype=float) + 1e-12, axis="fraction", value=value).assign(
         x=lambda d: np.round(d["x"] - 1e-12, 12))
+
+
+def bayesmark_score(loss, pool_losses) -> np.ndarray:
+    """Bayesmark's normalized score of returned configurations (FGHPO section 4's metric for the Bayesmark datasets).
+
+    Bayesmark (``experiment_baseline.compute_baseline`` and ``experiment_analysis.compute_aggregates``) normalizes a
+    run's generalization loss as ``(loss - best) / (clip - best)``, clipped to [-1, 1], where ``best`` is the best
+    loss any method found and ``clip`` the median loss of random search's single evaluations, and reports
+    ``100 * (1 - normalized)``: 100 at the optimum, 0 at the loss of a typical random configuration. On a recorded
+    (tabular) task both references are known exactly: ``best`` is the pool's best loss (the global optimum of the
+    table) and ``clip`` the median over the pool (random search draws uniformly from it).
+
+    Args:
+        loss: the runs' losses (lower is better), any shape.
+        pool_losses: the loss of every configuration of the task's pool; non-finite values (diverged runs) are left
+            out of both references.
+
+    Returns:
+        the scores, shape of ``loss``; NaN where ``loss`` is NaN.
+    """
+    pool = np.asarray(pool_losses, dtype=float).ravel()
+    pool = pool[np.isfinite(pool)]
+    if pool.size == 0:
+        raise InvalidParameterError("bayesmark_score: the pool has no finite loss.")
+    best, clip = float(pool.min()), float(np.median(pool))
+    if not clip > best:
+        raise InvalidParameterError(f"bayesmark_score: the pool's median loss ({clip}) equals its best ({best}); the "
+                                    "normalized score is undefined.")
+    x = np.asarray(loss, dtype=float)
+    return 100.0 * (1.0 - np.clip((x - best) / (clip - best), -1.0, 1.0))
 
 
 def summary_table(df: pd.DataFrame, fractions=FRACTIONS, methods: list[str] | None = None,

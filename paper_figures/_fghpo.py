@@ -10,11 +10,15 @@ its own measured compute).
 * Methods: Hyperopt is lcsim's ``tpe`` (hyperopt's ``tpe.suggest``); HEBO is lcsim's reimplementation
   (:mod:`lcsim.optimizers.hebo`, cross-checked against the HEBO package); a method the registry cannot build is
   recorded as skipped.
-* Datasets: the embedded benchmark's tasks (the 4 Bayesmark datasets, 400 configurations x 50 epochs of live
-  training, every proxy metric recorded; see ``data/README.md``). The OpenML and image datasets have no recorded task
-  in lcsim's data and are recorded as skipped. The embedded tasks use lcsim's LCBench-like SGD space, not Bayesmark's
-  MLP-adam space, and 50 epochs instead of 100; the score is the test accuracy at the last epoch (the paper reports
-  Bayesmark's normalized score for these datasets).
+* Datasets: the embedded benchmark's tasks (the 4 Bayesmark datasets, every proxy metric recorded; see
+  ``data/README.md``). The OpenML and image datasets have no recorded task in lcsim's data and are recorded as
+  skipped.
+* Spaces (:data:`SPACES`): ``lcbench_mlp`` (the default embedded tasks: lcsim's LCBench-like SGD space, 400
+  configurations x 50 epochs; score = the test accuracy at the last epoch) and ``bayesmark_mlp`` (the paper's setting
+  for these datasets: Bayesmark's default MLP-adam space, 200 configurations x 50 epochs, ``load(task,
+  space="bayesmark_mlp")``; score = Bayesmark's normalized score of the test cross-entropy,
+  :func:`analysis.regret.bayesmark_score`, 100 at the pool's best, 0 at its median). The paper trains Bayesmark's
+  scikit-learn MLP (up to 200 epochs with early stopping); lcsim's replay trains 50.
 * Scales (:data:`SETTINGS`): ``full`` is the paper's protocol (N1 = 50, N2 = 10, 50 evaluations, 20 repeats);
   ``small`` keeps its ratios at 20 probes / 4 full trainings / 20 evaluations and 10 repeats, so all methods run in
   about 3 minutes on 2 cores (TuRBO's GP refits dominate); ``tiny`` (tests) runs the synthetic power-law tasks with a
@@ -43,6 +47,10 @@ PAPER_DATASETS = {"bayesmark": ("breast_cancer", "digits", "iris", "wine"),
                   "hpobench_openml": ("vehicle", "blood-transfusion-service-center", "Australian", "car", "phoneme",
                                       "segment", "credit-g", "kc1"),
                   "image": ("mnist", "svhn")}
+#: space -> (score metric, the runs' score): "metric" scores by the metric itself, "bayesmark" by Bayesmark's
+#: normalized score of that loss metric (tiny scale: the synthetic tasks' valid_acc / valid_loss)
+SPACES = {"lcbench_mlp": ("test_acc", "metric"), "bayesmark_mlp": ("test_loss", "bayesmark")}
+TINY_SCORE = {"lcbench_mlp": "valid_acc", "bayesmark_mlp": "valid_loss"}
 SETTINGS = {"tiny": dict(n_probe=6, n_full=2, n_evals=6, repeats=3),
             "small": dict(n_probe=20, n_full=4, n_evals=20, repeats=10),
             "full": dict(n_probe=50, n_full=10, n_evals=50, repeats=20)}
@@ -65,11 +73,14 @@ def synthetic_sharpness_task(seed: int, n_configs: int, n_epochs: int = 9):
                 t.diverged, t.version + "-sharpness")
 
 
-def protocol_tasks(ctx) -> dict:
-    """dataset -> Task of the FGHPO comparison at ``ctx.scale``; missing datasets are recorded as skipped."""
+def protocol_tasks(ctx, space: str = "lcbench_mlp") -> dict:
+    """dataset -> Task of the FGHPO comparison at ``ctx.scale`` on ``space``; missing datasets are recorded as
+    skipped."""
     if ctx.scale.name == "tiny":
-        ctx.notes.append("tiny scale: synthetic power-law tasks with a seeded synthetic sharpness column, score = "
-                         "valid_acc (test plumbing only, not a result)")
+        note = ("tiny scale: synthetic power-law tasks with a seeded synthetic sharpness column, score = valid_acc "
+                "(valid_loss for the Bayesmark score) (test plumbing only, not a result)")
+        if note not in ctx.notes:
+            ctx.notes.append(note)
         return {f"powerlaw{s}": synthetic_sharpness_task(s, ctx.scale.max_configs) for s in range(ctx.scale.max_tasks)}
     from lcsim.benchmarks import get_benchmark
 
@@ -83,13 +94,13 @@ def protocol_tasks(ctx) -> dict:
     for group, names in PAPER_DATASETS.items():
         for d in names:
             if d not in present:
-                ctx.skip(f"dataset={d}", f"no recorded task with proxy metrics in lcsim's data ({group}; the "
-                                         f"embedded benchmark holds {sorted(present)})")
+                ctx.skip(f"dataset={d} space={space}", f"no recorded task with proxy metrics in lcsim's data "
+                                                       f"({group}; the embedded benchmark holds {sorted(present)})")
                 continue
             try:
-                tasks[d] = bench.load(d)
+                tasks[d] = bench.load(d, space=space)
             except Exception as exc:  # noqa: BLE001
-                ctx.skip(f"dataset={d}", f"{type(exc).__name__}: {exc}")
+                ctx.skip(f"dataset={d} space={space}", f"{type(exc).__name__}: {exc}")
     return tasks
 
 
@@ -100,25 +111,37 @@ def protocol_params(ctx) -> dict:
     return params
 
 
-def protocol_runs(ctx) -> tuple[pd.DataFrame, list, dict]:
+def protocol_runs(ctx, space: str = "lcbench_mlp") -> tuple[pd.DataFrame, list, dict]:
     """(runs, methods, settings): one row per (dataset, method, repeat) with score, valid, runtime_s, overhead_s,
-    n_trials (:func:`lcsim.proxy.protocol.run_replayed`), cached per (dataset, method) under ``ctx.out/cells``; uncached
-    cells run in ``ctx.jobs`` processes."""
+    n_trials (:func:`lcsim.proxy.protocol.run_replayed`) on the tasks of ``space`` (:data:`SPACES`), cached per
+    (dataset, method) under ``ctx.out/cells``; uncached cells run in ``ctx.jobs`` processes. With Bayesmark's score,
+    ``loss`` holds the returned configuration's test loss and ``score`` its normalized score (higher is better)."""
+    from analysis.regret import bayesmark_score
+
     st = SETTINGS[ctx.scale.name]
-    tasks = protocol_tasks(ctx)
+    tasks = protocol_tasks(ctx, space)
+    metric, kind = SPACES[space]
+    if ctx.scale.name == "tiny":
+        metric = TINY_SCORE[space]
+    settings = {**st, "space": space, "score": metric if kind == "metric" else f"bayesmark normalized {metric}"}
     if not tasks:
-        return pd.DataFrame(), [], st
+        return pd.DataFrame(), [], settings
     first = next(iter(tasks.values()))
     methods = available_methods(ctx, PAPER_METHODS, first)
-    score = "valid_acc" if ctx.scale.name == "tiny" else "test_acc"
     params = protocol_params(ctx)
     cells = ctx.out / "cells"
     cells.mkdir(parents=True, exist_ok=True)
-    tag = f"p{st['n_probe']}f{st['n_full']}e{st['n_evals']}r{st['repeats']}-{score}"
-    args = [(cells / f"fghpo_protocol__{task.benchmark}__{d}__{m}__{tag}.parquet", d, task, m, st["repeats"], score,
-             params) for d, task in tasks.items() for m in methods]
-    frames = parallel_map(ctx, _protocol_cell, args, desc="fghpo protocol")
-    return pd.concat(frames, ignore_index=True), methods, {**st, "score": score, "params": params}
+    tag = f"p{st['n_probe']}f{st['n_full']}e{st['n_evals']}r{st['repeats']}-{metric}"
+    args = [(cells / f"fghpo_protocol__{task.benchmark}__{d}__{task.version}__{m}__{tag}.parquet", d, task, m,
+             st["repeats"], metric, params) for d, task in tasks.items() for m in methods]
+    runs = pd.concat(parallel_map(ctx, _protocol_cell, args, desc=f"fghpo protocol ({space})"), ignore_index=True)
+    if kind == "bayesmark":
+        runs["loss"] = runs["score"]
+        for d, task in tasks.items():
+            pool = task.curves[:, :, -1, task.metric_index(metric)]
+            at = runs["dataset"] == d
+            runs.loc[at, "score"] = bayesmark_score(runs.loc[at, "loss"].to_numpy(), pool)
+    return runs, methods, {**settings, "params": params}
 
 
 def _protocol_cell(f, d, task, m, repeats, score, params) -> pd.DataFrame:

@@ -1,4 +1,12 @@
-"""FGHPO section 4: Spearman correlation of epoch-1 sharpness and of epoch-1 val loss with the final val loss."""
+"""FGHPO section 4: Spearman correlation of epoch-1 sharpness and of epoch-1 val loss with the final val loss.
+
+The paper pools the configurations of all its OpenML datasets and reports rho = -0.14 (p < 0.05) for the epoch-1
+sharpness and rho = 0.08 (p = 0.23) for the epoch-1 validation loss: a *negative* correlation is the one the paper
+predicts ("As predicted, the sharpness ... was negatively correlated with the final validation loss"). lcsim reports
+the correlation per task and seed and, as the paper does, pooled over the tasks (``task = "pooled"``).
+
+Departures from the paper: the embedded Bayesmark tasks instead of the OpenML datasets.
+"""
 from __future__ import annotations
 
 import pandas as pd
@@ -7,7 +15,8 @@ from analysis.agn_study import proxy_vs_final
 
 from ._common import load_proxy_tables, write_outputs
 
-CLAIM = "Epoch-1 sharpness correlates with final validation loss at least as well as epoch-1 validation loss."
+CLAIM = ("Epoch-1 sharpness is negatively correlated with the final validation loss (rho = -0.14, p < 0.05, pooled "
+         "over the OpenML datasets); the epoch-1 validation loss is not correlated with it (rho = 0.08, p = 0.23).")
 
 
 def main(ctx):
@@ -15,6 +24,11 @@ def main(ctx):
     for name, tab in load_proxy_tables(ctx, ["sharpness", "val_loss"]):
         for s, t in tab.groupby("seed"):
             parts.append(proxy_vs_final(t, ("sharpness", "val_loss")).assign(task=name, seed=s))
+    if len(parts) > 2:  # pooled over the tasks, as the paper pools its datasets (config ids made unique per task)
+        pooled = pd.concat([t.assign(config_id=t["config_id"].astype(str) + "@" + name)
+                            for name, t in load_proxy_tables(ctx, ["sharpness", "val_loss"])], ignore_index=True)
+        for s, t in pooled.groupby("seed"):
+            parts.append(proxy_vs_final(t, ("sharpness", "val_loss")).assign(task="pooled", seed=s))
     cols = ["task", "seed", "proxy", "at_epoch", "spearman", "p", "n"]
     out = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
     fig = None

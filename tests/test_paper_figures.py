@@ -141,6 +141,13 @@ def test_proxy_scripts_match_scipy(out):
     assert row.pearson == pytest.approx(st.pearsonr(tab.gn, tab.agn).statistic)
     df, _ = read_csv(out / "fghpo_fig3.csv")
     assert df.iou.between(0, 1).all() and (df[df.epoch == 1].iou == 1).all()
+    tests, _ = read_csv(out / "fghpo_fig3_tests.csv")  # sharpness vs val-loss IoU at the last epoch, paired by pool
+    for r in tests.itertuples():
+        last = df[(df.task == r.task) & (df.epoch == r.epoch)].pivot(index="pool", columns="proxy", values="iou")
+        d = last.sharpness - last.val_loss
+        assert r.mean_iou_sharpness == pytest.approx(last.sharpness.mean()) and r.n_pools == len(last)
+        if (d != 0).any():
+            assert r.p == pytest.approx(st.wilcoxon(d).pvalue)
     df, _ = read_csv(out / "agn_fig2.csv")
     assert df[(df.task == "synthetic0") & (df.variant == "gn")].mean_s.iloc[0] == pytest.approx(tab.time_gn.mean())
 
@@ -266,13 +273,44 @@ def test_fghpo_table1_against_scipy(out):
         assert (g.significant & g.better.notna() & (g.better != r.method)).any()
 
 
-def test_fghpo_fig5_quantiles(out):
-    df, _ = read_csv(out / "fghpo_fig5.csv")
+def test_fghpo_fig5_one_configuration(out):
+    """Fig. 5 shows the configuration the stated rule picks, with its recorded values, and the property share is
+    the share of the rule's informative configurations (checked by hand in test_fghpo_protocols)."""
+    from paper_figures.fghpo_fig5 import median_config, property_holds
+
+    df, meta = read_csv(out / "fghpo_fig5.csv")
+    prop, _ = read_csv(out / "fghpo_fig5_property.csv")
+    assert meta["configuration_rule"]
     tab = synthetic_proxy_table(1)
-    row = df[(df.task == "synthetic1") & (df.epoch == 2) & (df.quantity == "sharpness")].iloc[0]
-    v = tab[tab.epoch == 2].sharpness
-    assert row["mean"] == pytest.approx(v.mean()) and row.q25 == pytest.approx(np.quantile(v, 0.25))
-    assert (df.q25 <= df.q75).all()
+    cid = median_config(tab)
+    shown = df[df.task == "synthetic1"]
+    assert set(shown.config_id) == {cid}
+    ref = tab[tab.config_id == cid].sort_values("epoch")
+    np.testing.assert_allclose(shown.sort_values("epoch").sharpness.to_numpy(), ref.sharpness.to_numpy())
+    np.testing.assert_allclose(shown.sort_values("epoch").val_loss.to_numpy(), ref.val_loss.to_numpy())
+    row = prop[prop.task == "synthetic1"].iloc[0]
+    held = property_holds(tab)
+    assert row.share_holds == pytest.approx(held.mean()) and row.n == len(held)
+    assert row.ci_low <= row.share_holds <= row.ci_high
+
+
+def test_fghpo_table1_bayesmark_score(out):
+    """The Bayesmark variant's score is Bayesmark's normalized score of the returned configuration's loss,
+    recomputed here from the task's pool by hand (best = pool minimum, clip = pool median)."""
+    from paper_figures._fghpo import synthetic_sharpness_task
+
+    runs, meta = read_csv(out / "fghpo_table1_bayesmark_runs.csv")
+    assert json.loads(meta["space"][0]) == "bayesmark_mlp" and "bayesmark" in meta["score"][0]
+    for d, g in runs.groupby("dataset"):
+        t = synthetic_sharpness_task(int(d.removeprefix("powerlaw")), 24)
+        pool = t.curves[:, :, -1, t.metric_index("valid_loss")].ravel()
+        best, med = pool.min(), np.median(pool)
+        want = 100 * (1 - np.clip((g.loss - best) / (med - best), -1, 1))
+        np.testing.assert_allclose(g.score, want)
+    t1, _ = read_csv(out / "fghpo_table1_bayesmark.csv")
+    med = runs.groupby(["dataset", "method"]).score.median()
+    for r in t1.itertuples():
+        assert r.median_score == pytest.approx(med[(r.dataset, r.method)])
 
 
 def test_dpl_fig1_refits_from_the_csv(out):

@@ -3,7 +3,10 @@
 Four tasks (``breast_cancer``, ``digits``, ``iris``, ``wine``: the scikit-learn datasets Bayesmark uses), an
 LCBench-like MLP space, 50 epochs, every per-epoch metric of the live trainer including FGHPO sharpness, AGN and the
 per-epoch seconds. Files: ``data/embedded/<task>.npz`` at the repository root, or the folder named by
-``$LCSIM_EMBEDDED``. They load with no network and no external data; ``data/README.md`` records how they were built.
+``$LCSIM_EMBEDDED``. The same four datasets are also built on Bayesmark's MLP-adam space
+(:func:`lcsim.live.spaces.bayesmark_mlp_space`, FGHPO's Bayesmark setting) in ``data/embedded/bayesmark_mlp/``:
+``load(task, space="bayesmark_mlp")``. They load with no network and no external data; ``data/README.md`` records
+how they were built.
 """
 from __future__ import annotations
 
@@ -21,6 +24,13 @@ __all__ = ["EmbeddedBenchmark", "embedded_dir"]
 
 _BUILD = ("python -m lcsim.live.build --datasets breast_cancer digits iris wine --n-configs 400 --epochs 50 "
           "--seed 0 --workers 2 --work-dir build/embedded-work --out-dir data/embedded")
+#: space -> the command that built its tasks (the default space's files sit in the folder itself, the others in a
+#: sub-folder named after the space)
+BUILDS = {"lcbench_mlp": _BUILD,
+          "bayesmark_mlp": ("python -m lcsim.live.build --datasets breast_cancer digits iris wine "
+                            "--space bayesmark_mlp --n-configs 200 --epochs 50 --seed 0 --workers 1 "
+                            "--work-dir build/bayesmark-work --out-dir data/embedded/bayesmark_mlp")}
+DEFAULT_SPACE = "lcbench_mlp"
 
 
 def embedded_dir() -> Path:
@@ -64,9 +74,10 @@ def clip_exploded(t: Task, factor: float = EXPLODED) -> Task:
 
 
 class EmbeddedBenchmark(Benchmark):
-    """Tasks in :func:`embedded_dir`; ``load(task, objective=..., exploded=10.0)`` may switch the objective to any
-    stored metric (default ``valid_loss``, minimized); loss values above ``exploded * ln K`` are clipped there
-    (:func:`clip_exploded`; ``exploded=None`` serves the raw values)."""
+    """Tasks in :func:`embedded_dir`; ``load(task, objective=..., exploded=10.0, space="lcbench_mlp")`` may switch
+    the objective to any stored metric (default ``valid_loss``, minimized); loss values above ``exploded * ln K`` are
+    clipped there (:func:`clip_exploded`; ``exploded=None`` serves the raw values); ``space`` picks the search space
+    the task was built on (:data:`BUILDS`)."""
 
     name = "embedded"
 
@@ -78,10 +89,17 @@ class EmbeddedBenchmark(Benchmark):
                 f"rebuild them from a source checkout with `{_BUILD}`.")
         return sorted(p.stem for p in d.glob("*.npz"))
 
-    def _load(self, task: str, objective: str | None = None, exploded: float | None = EXPLODED, **options) -> Task:
+    def _load(self, task: str, objective: str | None = None, exploded: float | None = EXPLODED,
+              space: str = DEFAULT_SPACE, **options) -> Task:
         if options:
-            raise unknown_name("embedded load option", next(iter(options)), ["objective", "exploded"])
-        t = Task.from_file(embedded_dir() / f"{task}.npz")
+            raise unknown_name("embedded load option", next(iter(options)), ["objective", "exploded", "space"])
+        if space not in BUILDS:
+            raise unknown_name("embedded search space", space, BUILDS)
+        path = embedded_dir() / f"{task}.npz" if space == DEFAULT_SPACE else embedded_dir() / space / f"{task}.npz"
+        if not path.is_file():
+            raise DataNotFoundError(f"Embedded task file not found: {path}. Rebuild it from a source checkout with "
+                                    f"`{BUILDS[space]}`.")
+        t = Task.from_file(path)
         if objective is not None and objective != t.objective:
             if objective not in t.metrics:
                 raise unknown_name("objective metric", objective, t.metrics)

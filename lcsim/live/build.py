@@ -171,9 +171,10 @@ def build_tasks(datasets: list[str], *, space_name: str = "lcbench_mlp", n_confi
                  "numpy": np.__version__, "python": platform.python_version(), "machine": platform.machine(),
                  "processor": platform.processor() or platform.machine(), "wall_seconds_this_call": wall,
                  "cost_note": "epoch_cost = epoch_seconds (training pass + evaluation/proxy pass), one core"}
+        # the version names a non-default space, so caches keyed on (benchmark, task, version) keep them apart
+        version = EMBEDDED_VERSION if space_name == "lcbench_mlp" else f"{EMBEDDED_VERSION}-{space_name}"
         tasks[d] = Task("embedded", d, frames[d], curves, metrics, "valid_loss", space,
-                        curves[..., names.index("epoch_seconds")], "seconds", diverged, EMBEDDED_VERSION,
-                        extra=extra)
+                        curves[..., names.index("epoch_seconds")], "seconds", diverged, version, extra=extra)
     return tasks
 
 

@@ -1,6 +1,7 @@
 """Search spaces of the live backend and the configuration helpers the builder, the live task and the trainer share.
 
-* :func:`lcbench_mlp_space` (the embedded benchmark's space) and FGHPO Table 3's spaces, by name in :data:`SPACES`;
+* :func:`lcbench_mlp_space` (the embedded benchmark's default space), :func:`bayesmark_mlp_space` (Bayesmark's MLP-adam,
+  FGHPO's Bayesmark space) and FGHPO Table 3's spaces, by name in :data:`SPACES`;
 * :func:`sample_configs`: a prefix-stable seeded sample of a space as a typed DataFrame;
 * :func:`canonical_config`: the canonical string of a configuration (run seeds and resume checks key on it).
 """
@@ -10,13 +11,13 @@ import json
 
 import numpy as np
 import pandas as pd
-from ConfigSpace import Categorical, ConfigurationSpace, Float, Integer
+from ConfigSpace import Categorical, ConfigurationSpace, Constant, Float, Integer
 
 from ..errors import check_int
 from ..seeding import derive, int_seed
 
-__all__ = ["SPACES", "lcbench_mlp_space", "fghpo_openml_space", "fghpo_mnist_space", "fghpo_svhn_space",
-           "sample_configs", "canonical_config"]
+__all__ = ["SPACES", "lcbench_mlp_space", "bayesmark_mlp_space", "fghpo_openml_space", "fghpo_mnist_space",
+           "fghpo_svhn_space", "sample_configs", "canonical_config"]
 
 
 def lcbench_mlp_space() -> ConfigurationSpace:
@@ -33,6 +34,25 @@ def lcbench_mlp_space() -> ConfigurationSpace:
         "num_layers": Integer("num_layers", (1, 4)),
         "units": Integer("units", (16, 256), log=True),
         "dropout": Float("dropout", (0.0, 0.5)),
+    })
+
+
+def bayesmark_mlp_space() -> ConfigurationSpace:
+    """Bayesmark's ``MLP-adam`` space (bayesmark ``sklearn_funcs.py``; FGHPO section 4's Bayesmark space) mapped onto
+    lcsim's PyTorch MLP trained with Adam.
+
+    ``hidden_layer_sizes`` 50..200 -> one hidden layer of ``units`` 50..200; ``alpha`` 1e-5..1e1 (log) ->
+    ``weight_decay``; ``batch_size`` 10..250; ``learning_rate_init`` 1e-5..1e-1 (log) -> ``learning_rate``.
+    Bayesmark's ``tol`` and ``validation_fraction`` (scikit-learn's early stopping; lcsim trains a fixed number of
+    epochs) and ``beta_1``, ``beta_2``, ``epsilon`` (Adam's defaults kept) are left out.
+    """
+    return ConfigurationSpace(name="bayesmark_mlp", space={
+        "units": Integer("units", (50, 200)),
+        "weight_decay": Float("weight_decay", (1e-5, 10.0), log=True),
+        "batch_size": Integer("batch_size", (10, 250)),
+        "learning_rate": Float("learning_rate", (1e-5, 1e-1), log=True),
+        "num_layers": Constant("num_layers", 1),
+        "optimizer": Constant("optimizer", "adam"),
     })
 
 
@@ -63,7 +83,8 @@ def fghpo_svhn_space() -> ConfigurationSpace:
 
 
 #: name -> (space factory, model family)
-SPACES = {"lcbench_mlp": (lcbench_mlp_space, "mlp"), "fghpo_openml": (fghpo_openml_space, "mlp"),
+SPACES = {"lcbench_mlp": (lcbench_mlp_space, "mlp"), "bayesmark_mlp": (bayesmark_mlp_space, "mlp"),
+          "fghpo_openml": (fghpo_openml_space, "mlp"),
           "fghpo_mnist": (fghpo_mnist_space, "cnn_mnist"), "fghpo_svhn": (fghpo_svhn_space, "cnn_svhn")}
 
 
@@ -72,7 +93,8 @@ def sample_configs(space: ConfigurationSpace, n: int, seed) -> pd.DataFrame:
 
     Prefix-stable: the first ``k`` rows of ``sample_configs(space, n, seed)`` are ``sample_configs(space, k, seed)``,
     so a smaller build is a subset of a larger one. Returns a typed DataFrame whose columns follow the space's order
-    (ints as int64, floats as float64, categoricals as str).
+    (ints as int64, floats as float64, categoricals as str, constants as their value's type: an integer constant such
+    as ``num_layers = 1`` stays an int64 column so the trainer reads an int).
     """
     n = check_int("sample_configs", "n", n, 1)
     space = ConfigurationSpace.from_serialized_dict(space.to_serialized_dict())  # private copy to seed
@@ -86,6 +108,10 @@ def sample_configs(space: ConfigurationSpace, n: int, seed) -> pd.DataFrame:
         if "Integer" in kind:
             df[hp.name] = df[hp.name].astype(np.int64)
         elif "Float" in kind:
+            df[hp.name] = df[hp.name].astype(np.float64)
+        elif kind == "Constant" and isinstance(hp.value, (int, np.integer)) and not isinstance(hp.value, bool):
+            df[hp.name] = df[hp.name].astype(np.int64)
+        elif kind == "Constant" and isinstance(hp.value, (float, np.floating)):
             df[hp.name] = df[hp.name].astype(np.float64)
         else:
             df[hp.name] = df[hp.name].astype(str)

@@ -2,11 +2,7 @@
 
 * FGHPO Table 3: OpenML MLP, MNIST CNN, SVHN CNN (defined in :mod:`lcsim.live.spaces`, re-exported here), trained with
   Adam as in FGHPO section 3 (a constant ``optimizer = "adam"`` is added by :func:`with_adam`).
-* :func:`bayesmark_mlp_space`: Bayesmark's ``MLP-adam`` space (bayesmark ``sklearn_funcs.py``) mapped onto lcsim's
-  PyTorch MLP: ``hidden_layer_sizes`` 50..200 -> one hidden layer of ``units`` 50..200; ``alpha`` 1e-5..1e1 (log) ->
-  ``weight_decay``; ``batch_size`` 10..250; ``learning_rate_init`` 1e-5..1e-1 (log) -> ``learning_rate``. Bayesmark's
-  ``tol``, ``validation_fraction`` (sklearn early stopping, not used: lcsim trains a fixed number of epochs) and
-  ``beta_1``, ``beta_2``, ``epsilon`` (Adam defaults kept) are left out.
+* :func:`bayesmark_mlp_space`: Bayesmark's ``MLP-adam`` space (defined in :mod:`lcsim.live.spaces`, re-exported here).
 * :func:`agn_space`: AGN section 4.1: batch size 32..1000, learning rate 1e-7..0.5 (log), momentum 0..0.99, weight
   decay 5e-7..0.05 (log), SGD; initial point :data:`AGN_INITIAL` (batch size 100, lr 0.01, momentum 0.6, wd 5e-4).
 """
@@ -14,7 +10,7 @@ from __future__ import annotations
 
 from ConfigSpace import ConfigurationSpace, Constant, Float, Integer
 
-from ..live.spaces import fghpo_mnist_space, fghpo_openml_space, fghpo_svhn_space
+from ..live.spaces import bayesmark_mlp_space, fghpo_mnist_space, fghpo_openml_space, fghpo_svhn_space
 
 __all__ = ["bayesmark_mlp_space", "fghpo_openml_space", "fghpo_mnist_space", "fghpo_svhn_space", "agn_space",
            "AGN_INITIAL", "with_adam", "SPACES"]
@@ -28,18 +24,6 @@ def with_adam(space: ConfigurationSpace) -> ConfigurationSpace:
     cs = ConfigurationSpace.from_serialized_dict(space.to_serialized_dict())
     cs.add(Constant("optimizer", "adam"))
     return cs
-
-
-def bayesmark_mlp_space() -> ConfigurationSpace:
-    """Bayesmark ``MLP-adam`` mapped onto lcsim's MLP (see the module docstring)."""
-    return ConfigurationSpace(name="bayesmark_mlp", space={
-        "units": Integer("units", (50, 200)),
-        "weight_decay": Float("weight_decay", (1e-5, 10.0), log=True),
-        "batch_size": Integer("batch_size", (10, 250)),
-        "learning_rate": Float("learning_rate", (1e-5, 1e-1), log=True),
-        "num_layers": Constant("num_layers", 1),
-        "optimizer": Constant("optimizer", "adam"),
-    })
 
 
 def agn_space(max_batch_size: int = 1000) -> ConfigurationSpace:

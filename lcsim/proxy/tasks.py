@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 from tqdm.auto import tqdm
 
 from ..benchmarks._base import Metric, Task
@@ -49,10 +48,6 @@ def record_task(dataset: str, space_name: str = "bayesmark_mlp", *, n_configs: i
     live = live_task(dataset, space_name, epochs=epochs, seed=seed, split_seed=split_seed, device=device,
                      dataset_obj=dataset_obj)
     configs = sample_configs(live.space, n_configs, derive(seed, "record", dataset))
-    for hp in live.space.values():  # sample_configs stores constants as str; keep their type (num_layers = 1)
-        if type(hp).__name__ == "Constant":
-            col = pd.Series([hp.value] * n_configs)
-            configs[hp.name] = col.astype(str) if isinstance(hp.value, str) else col
     names = list(live.metrics)
     curves = np.full((n_configs, 1, epochs, len(names)), np.nan)
     diverged = np.zeros((n_configs, 1), dtype=bool)
