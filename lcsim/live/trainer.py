@@ -17,8 +17,15 @@ Each epoch:
    max over the mini-batches of the epoch just trained, Algorithm 1 lines 7-10; ``sharpness`` with the activation
    chosen by ``sharpness_activation``, ``sharpness_output`` always with the softmax output); ``agn_end``, eq. 5
    evaluated exactly at the end-of-epoch model theta_{tau N/B} (and its running sum); optionally ``gn``
-   (eq. 4 inner term, full
-   per-sample gradients, vmap) and its running sum.
+   (eq. 4 inner term ``1/N sum_i ||grad L(theta; x_i)||^2``, all parameters, at the end-of-epoch model) and its
+   running sum ``gn_sum`` over epoch ends.
+3. *GN over every iteration* (``gn=True, gn_every="iteration"``): after every optimizer step t of the training pass
+   the eq. 4 inner term is evaluated at theta_t (model in eval mode, then back to train mode; no generator is read,
+   so the training trajectory is unchanged); ``gn_iter`` is its sum over the epoch's iterations and ``gn_iter_sum``
+   the running total over all iterations so far, i.e. AGN eq. 4's ``GN(theta_T) = sum_{t=1..T} 1/N sum_i
+   ||grad L(theta_t; x_i)||^2``. ``gn`` is then the value after the epoch's last step (the end-of-epoch model), so
+   no extra pass is run for it. The seconds of these passes count in ``eval_seconds``; ``train_seconds`` stays the
+   training pass alone.
 
 Divergence: a non-finite training loss (or non-finite end-of-epoch losses) ends the run; that epoch's record holds
 NaN for every loss-derived value and ``diverged=True`` stays set; further ``train_until`` calls train nothing.
@@ -46,25 +53,33 @@ from .models import MODEL_FAMILIES, build_model, set_generator
 from .proxies import agn_batch_sum, agn_terms, ce_delta, per_sample_grad_sq_norms, sharpness_max
 from .spaces import canonical_config
 
-__all__ = ["Trainer", "OPTIMIZER_KEYS", "metric_names", "METRIC_DIRECTIONS", "train"]
+__all__ = ["Trainer", "OPTIMIZER_KEYS", "GN_EVERY", "metric_names", "METRIC_DIRECTIONS", "train"]
 
 #: configuration keys read by the optimizer part and their defaults
 OPTIMIZER_KEYS = {"optimizer": "sgd", "batch_size": 32, "learning_rate": 0.01, "momentum": 0.9, "weight_decay": 0.0}
+
+#: where GN (AGN eq. 4 inner term) is evaluated: at epoch ends only, or after every optimizer step (eq. 4's sum)
+GN_EVERY = ["epoch", "iteration"]
 
 #: metric -> minimize?
 METRIC_DIRECTIONS = {
     **{f"{s}_{m}": m == "loss" for s in ("train", "valid", "test") for m in ("loss", "acc", "bacc", "auc")},
     "sharpness": True, "sharpness_output": True, "agn": True, "agn_sum": True, "agn_end": True, "agn_end_sum": True,
-    "gn": True, "gn_sum": True, "train_seconds": True, "eval_seconds": True, "epoch_seconds": True,
+    "gn": True, "gn_sum": True, "gn_iter": True, "gn_iter_sum": True,
+    "train_seconds": True, "eval_seconds": True, "epoch_seconds": True,
 }
 
 
-def metric_names(gn: bool = False) -> list[str]:
-    """The per-epoch record columns, in order (``gn``, ``gn_sum`` only when GN is computed)."""
+def metric_names(gn: bool = False, gn_every: str = "epoch") -> list[str]:
+    """The per-epoch record columns, in order (``gn``, ``gn_sum`` only when GN is computed; ``gn_iter``,
+    ``gn_iter_sum``, AGN eq. 4 over every iteration, only with ``gn_every="iteration"``)."""
+    check_choice("metric_names", "gn_every", gn_every, GN_EVERY)
     names = [f"{s}_{m}" for s in ("train", "valid", "test") for m in ("loss", "acc", "bacc", "auc")]
     names += ["sharpness", "sharpness_output", "agn", "agn_sum", "agn_end", "agn_end_sum"]
     if gn:
         names += ["gn", "gn_sum"]
+        if gn_every == "iteration":
+            names += ["gn_iter", "gn_iter_sum"]
     return names + ["train_seconds", "eval_seconds", "epoch_seconds"]
 
 
@@ -96,6 +111,9 @@ class Trainer:
         seed: the run's seed (int or SeedSequence).
         device: ``"cpu"`` or ``"cuda"``.
         gn: also compute GN (AGN eq. 4 inner term) at the end of every epoch (expensive).
+        gn_every: ``"epoch"`` (default: ``gn`` at epoch ends only) or ``"iteration"``: also evaluate it after every
+            optimizer step and record ``gn_iter`` (sum over the epoch's steps) and ``gn_iter_sum`` (running total,
+            AGN eq. 4's GN(theta_T)); costs one GN pass per step. Needs ``gn=True``.
         gn_max_samples: compute GN on the first ``gn_max_samples`` training samples only (None: all).
         sharpness_activation: ``"input"`` (a^[L-1], default) or ``"output"`` (softmax); see
             :mod:`lcsim.live.proxies`.
@@ -109,7 +127,7 @@ class Trainer:
     """
 
     def __init__(self, dataset: Dataset, family: str = "mlp", config: dict | None = None, seed=0, *,
-                 device: str = "cpu", gn: bool = False, gn_max_samples: int | None = None,
+                 device: str = "cpu", gn: bool = False, gn_every: str = "epoch", gn_max_samples: int | None = None,
                  sharpness_activation: str = "input", sharpness_weight_norm: str = "fro",
                  eval_batch_size: int = 4096, agn: bool = True):
         config = dict(config or {})
@@ -118,6 +136,10 @@ class Trainer:
         self.config = config
         self.device = torch.device(device)
         self.gn = bool(gn)
+        self.gn_every = check_choice("Trainer", "gn_every", gn_every, GN_EVERY)
+        if self.gn_every == "iteration" and not self.gn:
+            raise InvalidParameterError("The 'gn_every' parameter of Trainer is 'iteration' but gn=False: GN over "
+                                        "every iteration needs gn=True.")
         self.agn = bool(agn)
         self.gn_max_samples = None if gn_max_samples is None else check_int("Trainer", "gn_max_samples",
                                                                               gn_max_samples, 1)
@@ -149,11 +171,11 @@ class Trainer:
         dev = self.device
         self._x = {s: torch.as_tensor(getattr(dataset, f"x_{s}"), device=dev) for s in ("train", "valid", "test")}
         self._y = {s: torch.as_tensor(getattr(dataset, f"y_{s}"), device=dev) for s in ("train", "valid", "test")}
-        self.metrics = metric_names(self.gn)
+        self.metrics = metric_names(self.gn, self.gn_every)
         self.epoch = 0
         self.records: list[dict] = []
         self.diverged = False
-        self._sums = {"agn": 0.0, "agn_end": 0.0, "gn": 0.0}
+        self._sums = {"agn": 0.0, "agn_end": 0.0, "gn": 0.0, "gn_iter": 0.0}
 
     # ----------------------------------------------------------------------------------------------------- training
     def train_until(self, epoch: int) -> list[dict]:
@@ -181,6 +203,8 @@ class Trainer:
         has_bias = model.head.bias is not None
         used = 0
         diverged = False
+        gn_steps: list[float] = []  # AGN eq. 4 inner term after each step t of this epoch (gn_every="iteration")
+        gn_s = 0.0  # seconds of those GN passes: counted in eval_seconds, not in train_seconds
         for start in range(0, n, bs):
             idx = perm[start:start + bs]
             if len(idx) == 1 and self.has_bn and start > 0:
@@ -195,6 +219,10 @@ class Trainer:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if self.gn_every == "iteration":
+                t_g = time.perf_counter()
+                gn_steps.append(self._gn_now())
+                gn_s += time.perf_counter() - t_g
             if self.agn:  # AGN eq. 5 from this forward pass (Goodfellow's trick), no extra backward: keep the
                 buf_a.append(a.detach())  # detached activations/logits and reduce them in a few large kernels
                 buf_z.append(z.detach())
@@ -208,7 +236,7 @@ class Trainer:
             agn_parts.append(agn_batch_sum(torch.cat(buf_a), torch.cat(buf_z), torch.cat(buf_y), has_bias))
         if self.device.type == "cuda":
             torch.cuda.synchronize()
-        train_s = time.perf_counter() - t0
+        train_s = time.perf_counter() - t0 - gn_s
         self.epoch += 1
         rec: dict = {"epoch": self.epoch}
         t1 = time.perf_counter()
@@ -217,7 +245,7 @@ class Trainer:
                    else float("nan"))
             diverged = self.agn and not math.isfinite(agn)
             if not diverged:
-                ev = self._evaluate(perm)
+                ev = self._evaluate(perm, gn_steps[-1] if gn_steps else None)
                 diverged = not all(math.isfinite(ev[f"{s}_loss"]) for s in ("train", "valid"))
         if diverged:
             self.diverged = True
@@ -231,7 +259,11 @@ class Trainer:
             if self.gn:
                 self._sums["gn"] += rec["gn"]
                 rec["gn_sum"] = self._sums["gn"]
-        eval_s = time.perf_counter() - t1
+            if self.gn_every == "iteration":  # eq. 4: GN(theta_T) sums the inner term over every iteration t <= T
+                rec["gn_iter"] = math.fsum(gn_steps)
+                self._sums["gn_iter"] += rec["gn_iter"]
+                rec["gn_iter_sum"] = self._sums["gn_iter"]
+        eval_s = time.perf_counter() - t1 + gn_s
         rec.update(train_seconds=train_s, eval_seconds=eval_s, epoch_seconds=train_s + eval_s,
                    diverged=self.diverged)
         return rec
@@ -248,7 +280,23 @@ class Trainer:
         z = torch.cat(logits) if logits else torch.zeros((0, self.dataset.n_classes), device=self.device)
         return (torch.cat(feats) if keep_features else None), z
 
-    def _evaluate(self, perm: torch.Tensor) -> dict:
+    def _gn_now(self) -> float:
+        """AGN eq. 4 inner term at the current weights: mean over the first ``gn_max_samples`` (default all) training
+        samples of the squared per-sample gradient norm of all parameters, in eval mode (dropout off, batch-norm
+        running statistics, so the per-sample loss is well defined); restores the previous mode. Reads no
+        generator and writes no ``.grad`` or buffer, so training continues exactly as without it."""
+        y = self._y["train"]
+        k = len(y) if self.gn_max_samples is None else min(len(y), self.gn_max_samples)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.enable_grad():
+                g = per_sample_grad_sq_norms(self.model, self._x["train"][:k], y[:k])
+        finally:
+            self.model.train(was_training)
+        return float(g.double().mean())
+
+    def _evaluate(self, perm: torch.Tensor, gn_last: float | None = None) -> dict:
         self.model.eval()
         out: dict = {}
         a, z = self._forward_all("train", True)
@@ -263,11 +311,8 @@ class Trainer:
                             else out["sharpness_output"])
         y = self._y["train"]
         out["agn_end"] = float(agn_terms(a, ce_delta(z, y), head.bias is not None).double().mean())
-        if self.gn:
-            k = len(y) if self.gn_max_samples is None else min(len(y), self.gn_max_samples)
-            with torch.enable_grad():
-                g = per_sample_grad_sq_norms(self.model, self._x["train"][:k], y[:k])
-            out["gn"] = float(g.double().mean())
+        if self.gn:  # the last step's value (gn_every="iteration") is already GN at the end-of-epoch model
+            out["gn"] = self._gn_now() if gn_last is None else gn_last
         return out
 
     # ----------------------------------------------------------------------------------------------------- results
@@ -307,7 +352,7 @@ class Trainer:
         self.epoch = int(state["epoch"])
         self.records = [dict(r) for r in state["records"]]
         self.diverged = bool(state["diverged"])
-        self._sums = dict(state["sums"])
+        self._sums = {"agn": 0.0, "agn_end": 0.0, "gn": 0.0, "gn_iter": 0.0, **state["sums"]}
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write :meth:`state_dict` atomically to ``path`` (``torch.save`` format)."""
