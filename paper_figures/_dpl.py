@@ -17,7 +17,7 @@ def dpl_grid(ctx, charge_overhead: bool = False):
     tasks = load_tasks(ctx)
     if not tasks:
         return [], [], pd.DataFrame()
-    names = DPL_METHODS
+    names = DPL_METHODS + tuple(m for m in ctx.scale.extra_methods if m not in DPL_METHODS)
     if ctx.scale.name == "tiny":  # a third always-available method so ranks/CD can be computed in tests
         names = names + ("successive_halving",)
         ctx.notes.append("tiny scale: successive_halving added so the rank statistics have >= 3 methods")
