@@ -64,11 +64,12 @@ def agn_gap_by_fit(df: pd.DataFrame, agn: str = "agn", by=("config_id",)) -> pd.
     return pd.DataFrame(rows)
 
 
-def gn_vs_agn(df: pd.DataFrame) -> pd.DataFrame:
-    """AGN Fig. 1: Pearson and Spearman correlation of the exact gradient norm with AGN over all rows."""
-    _need(df, ["gn", "agn"])
-    rp, pp, n = correlation(df["gn"], df["agn"], "pearson")
-    rs, ps, _ = correlation(df["gn"], df["agn"], "spearman")
+def gn_vs_agn(df: pd.DataFrame, x: str = "gn", y: str = "agn") -> pd.DataFrame:
+    """AGN Fig. 1: Pearson and Spearman correlation of column ``x`` with column ``y`` over all rows (default the exact
+    gradient norm with AGN; the figure also pairs GN(theta_T) and AGN(theta_T) with the generalization gap)."""
+    _need(df, [x, y])
+    rp, pp, n = correlation(df[x], df[y], "pearson")
+    rs, ps, _ = correlation(df[x], df[y], "spearman")
     return pd.DataFrame([{"pearson": rp, "pearson_p": pp, "spearman": rs, "spearman_p": ps, "n": n}])
 
 

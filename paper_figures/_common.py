@@ -350,27 +350,31 @@ def live_gn_table(ctx: Context, dataset: str = "digits", family: str = "mlp", *,
     """Train ``n_configs`` seeded random configurations (:func:`live_configs`) with GN enabled and time the variants.
 
     Per configuration two trainers run in lockstep, epoch by epoch (alternating, so drifting machine load cancels; as
-    ``tests/perf/bench_live_proxies.py``): one with AGN accumulation and GN (``Trainer(gn=True)``, all values) and a
-    plain one (``agn=False``, same seed and data order). After each epoch the GN pass (per-sample gradient norms of all
-    parameters over the training set, :func:`lcsim.live.proxies.per_sample_grad_sq_norms`, what ``gn=True`` runs) is
-    timed again on the trained model, and the naive per-sample backward loop on ``naive_samples`` samples.
+    ``tests/perf/bench_live_proxies.py``): one with AGN accumulation and GN after every optimizer step
+    (``Trainer(gn=True, gn_every="iteration")``, all values) and a plain one (``agn=False``, same seed and data order,
+    the same trajectory). After each epoch the GN pass (per-sample gradient norms of all parameters over the training
+    set, :func:`lcsim.live.proxies.per_sample_grad_sq_norms`, what the trainer runs after each step) is timed again on
+    the trained model, and the naive per-sample backward loop on ``naive_samples`` samples.
 
     Columns: ``synthetic_proxy_table``'s (config_id, seed, epoch, train_loss, val_loss, train_acc, val_acc, sharpness,
-    gn, agn, time_plain, time_agn, time_gn) plus test_loss, agn_end, agn_sum, gn_sum, iters_per_epoch,
-    time_gn_epoch_end, time_gn_naive. Times are seconds of one epoch's training pass:
+    gn, agn, time_plain, time_agn, time_gn) plus test_loss, agn_end, agn_sum, agn_end_sum, gn_sum, gn_iter,
+    gn_iter_sum, iters_per_epoch, time_gn_epoch_end, time_gn_naive. ``gn`` / ``gn_sum``: GN at epoch ends and their
+    sum; ``gn_iter_sum``: AGN eq. 4's GN(theta_T), the sum over every iteration so far; ``agn_end_sum``: eq. 5's
+    AGN(theta_T), the sum over epoch ends; ``agn_sum``: AGN accumulated during the training passes. Times are seconds
+    of one epoch's training pass:
 
     * ``time_plain``: plain training pass; ``time_agn``: training pass with AGN accumulated from its forward pass;
     * ``time_gn``: plain pass + GN pass x iterations per epoch (eq. 4 sums GN over every iteration; the paper timed
       one iteration's GN and rescaled it to an epoch, as here); ``time_gn_epoch_end``: plain pass + one GN pass
-      (GN evaluated once per epoch, as lcsim's trainer does); ``time_gn_naive``: plain pass + naive per-sample seconds
+      (GN evaluated once per epoch, ``gn_every="epoch"``); ``time_gn_naive``: plain pass + naive per-sample seconds
       x training samples x iterations (the paper's per-sample backpropagation).
 
     Diverged epochs are left out. Runs on one torch thread. Cached as parquet under ``ctx.out/live_gn`` (reruns read
-    it).
+    it); the file name carries ``gn-iter`` so that tables of the former layout (GN at epoch ends only) are not read.
     """
     arch = dict(arch or {})
     tag = "_".join(f"{k}{v}" for k, v in sorted(arch.items()))
-    f = ctx.out / "live_gn" / f"{dataset}__{family}__{tag}__{n_configs}x{epochs}.parquet"
+    f = ctx.out / "live_gn" / f"{dataset}__{family}__{tag}__{n_configs}x{epochs}__gn-iter.parquet"
     if f.exists():
         return pd.read_parquet(f)
     ds = live_dataset(dataset, image=family != "mlp")
@@ -398,7 +402,7 @@ def _live_gn_rows(ds, family, arch, tag, dataset, n_configs, epochs, naive_sampl
     for c, cfg in enumerate(live_configs(n_configs, derive(ROOT_SEED, "live_gn", dataset, family, tag))):
         cfg = {**arch, **cfg}
         seed = derive(ROOT_SEED, "live_gn_run", dataset, family, tag, c)
-        full = Trainer(ds, family, cfg, seed, gn=True)
+        full = Trainer(ds, family, cfg, seed, gn=True, gn_every="iteration")
         plain = Trainer(ds, family, cfg, seed, agn=False)
         iters = math.ceil(len(y) / cfg["batch_size"])
         for e in range(1, epochs + 1):
@@ -419,7 +423,8 @@ def _live_gn_rows(ds, family, arch, tag, dataset, n_configs, epochs, naive_sampl
                          "sharpness": ra["sharpness"], "gn": ra["gn"], "agn": ra["agn"],
                          "time_plain": rp["train_seconds"], "time_agn": ra["train_seconds"],
                          "time_gn": rp["train_seconds"] + iters * t_gn, "test_loss": ra["test_loss"],
-                         "agn_end": ra["agn_end"], "agn_sum": ra["agn_sum"], "gn_sum": ra["gn_sum"],
+                         "agn_end": ra["agn_end"], "agn_sum": ra["agn_sum"], "agn_end_sum": ra["agn_end_sum"],
+                         "gn_sum": ra["gn_sum"], "gn_iter": ra["gn_iter"], "gn_iter_sum": ra["gn_iter_sum"],
                          "iters_per_epoch": iters, "time_gn_epoch_end": rp["train_seconds"] + t_gn,
                          "time_gn_naive": rp["train_seconds"] + iters * len(y) * t_naive,
                          **{f"hp_{h}": v for h, v in cfg.items()}})
@@ -448,8 +453,9 @@ def gn_tables(ctx: Context, needed) -> list[tuple[str, pd.DataFrame]]:
             out.append((f"{ds}_{fam}", live_gn_table(ctx, ds, fam, n_configs=n, epochs=ep, arch=arch)))
         except DataNotFoundError as exc:
             ctx.skip(f"dataset={ds}", f"{type(exc).__name__}: {exc}")
-    ctx.notes.append("GN and epoch times recorded live by paper_figures._common.live_gn_table (the embedded benchmark "
-                     "records no GN and no per-variant times): " + "; ".join(
+    ctx.notes.append("GN (after every iteration, AGN eq. 4, and at epoch ends) and epoch times recorded live by "
+                     "paper_figures._common.live_gn_table (the embedded benchmark records no GN and no per-variant "
+                     "times): " + "; ".join(
                          f"{ds} {fam} {arch or ''} {n} random configurations x {ep} epochs"
                          for ds, fam, arch, n, ep in GN_TABLES[ctx.scale.name]))
     return out

@@ -1,10 +1,13 @@
 """AGN Fig. 2: seconds per epoch of plain training, training + AGN, training + exact GN (FGHPO Fig. 2, the run time
 of whole HPO runs, is ``fghpo_fig2``).
 
-Variants: ``plain``, ``agn``, ``gn`` (GN at every iteration, one timed pass rescaled to an epoch as the paper did) and,
-for live tables, ``gn_epoch_end`` (GN once per epoch, as lcsim's trainer computes it) and ``gn_naive`` (per-sample
-backpropagation, the paper's GN implementation, timed on a few samples and rescaled). See
-``paper_figures._common.live_gn_table``.
+Variants (seconds of one epoch's training pass plus the variant's extra work): ``plain``, ``agn`` (AGN accumulated
+from the training pass's forward), ``gn`` (GN after every iteration, AGN eq. 4: one GN pass at the epoch's end timed and
+multiplied by the iterations per epoch, as the paper did; the live tables' GN(theta_T) comes from
+``Trainer(gn_every="iteration")``, which runs that pass after every step) and, for live tables, ``gn_epoch_end`` (one
+GN pass per epoch, ``Trainer(gn=True)`` with ``gn_every="epoch"``) and ``gn_naive`` (per-sample backpropagation, the
+paper's GN implementation, timed on a few samples and rescaled). Evaluation passes (losses, accuracies, sharpness)
+are not counted. See ``paper_figures._common.live_gn_table``.
 """
 from __future__ import annotations
 
