@@ -12,7 +12,7 @@ from lcsim.errors import InvalidParameterError
 
 from .stats import correlation
 
-__all__ = ["final_rows", "proxy_vs_final", "agn_gap_by_fit", "gn_vs_agn", "epoch_times", "over_epochs",
+__all__ = ["final_rows", "proxy_vs_final", "fit_groups", "agn_gap_by_fit", "gn_vs_agn", "epoch_times", "over_epochs",
            "objective_comparison", "cross_architecture"]
 
 
@@ -46,21 +46,32 @@ def proxy_vs_final(df: pd.DataFrame, proxies=("sharpness", "val_loss"), at_epoch
     return pd.DataFrame(rows)
 
 
+def fit_groups(df: pd.DataFrame, agn: str = "agn", by=("config_id",)) -> pd.DataFrame:
+    """The last-epoch row of every model (one per ``by`` key) with its generalization gap ``gap`` = val_loss -
+    train_loss (AGN section 2: the empirical gap measured on the validation set) and its ``group``: ``well_fitted``
+    for the top 50 % train accuracy (>= the median, AGN Fig. 3b), else ``under_fitted`` (Fig. 3c)."""
+    _need(df, [*by, "epoch", agn, "train_loss", "val_loss", "train_acc"])
+    fin = final_rows(df, by).copy()
+    fin["gap"] = fin["val_loss"] - fin["train_loss"]
+    well = fin["train_acc"] >= fin["train_acc"].median()
+    fin["group"] = np.where(well, "well_fitted", "under_fitted")
+    return fin
+
+
 def agn_gap_by_fit(df: pd.DataFrame, agn: str = "agn", by=("config_id",)) -> pd.DataFrame:
-    """AGN Fig. 3: Pearson r of final AGN with the generalization gap (val_loss - train_loss), separately for the
-    well-fitted half (train accuracy >= median) and the under-fitted half.
+    """AGN Fig. 3: Pearson and Spearman correlation of final AGN (column ``agn``) with the generalization gap,
+    separately for the well-fitted half (train accuracy >= median) and the under-fitted half (:func:`fit_groups`).
 
     Returns:
-        frame with columns group, pearson, p, n.
+        frame with columns group, pearson, p (Pearson's two-sided p-value), spearman, spearman_p, n.
     """
-    _need(df, [*by, "epoch", agn, "train_loss", "val_loss", "train_acc"])
-    fin = final_rows(df, by)
-    gap = fin["val_loss"] - fin["train_loss"]
-    well = fin["train_acc"] >= fin["train_acc"].median()
+    fin = fit_groups(df, agn, by)
     rows = []
-    for name, mask in (("well_fitted", well), ("under_fitted", ~well)):
-        r, p, n = correlation(fin.loc[mask, agn], gap[mask], "pearson")
-        rows.append({"group": name, "pearson": r, "p": p, "n": n})
+    for name in ("well_fitted", "under_fitted"):
+        g = fin[fin["group"] == name]
+        r, p, n = correlation(g[agn], g["gap"], "pearson")
+        rs, ps, _ = correlation(g[agn], g["gap"], "spearman")
+        rows.append({"group": name, "pearson": r, "p": p, "spearman": rs, "spearman_p": ps, "n": n})
     return pd.DataFrame(rows)
 
 

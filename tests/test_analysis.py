@@ -309,6 +309,16 @@ def test_agn_study_functions():
     well = fin.train_acc >= fin.train_acc.median()
     ref = st.pearsonr(fin.agn[well], (fin.val_loss - fin.train_loss)[well])
     assert gap.loc["well_fitted", "pearson"] == pytest.approx(ref.statistic)
+    assert gap.loc["well_fitted", "p"] == pytest.approx(ref.pvalue)
+    ref = st.spearmanr(fin.agn[~well], (fin.val_loss - fin.train_loss)[~well])
+    assert gap.loc["under_fitted", "spearman"] == pytest.approx(ref.statistic)
+    assert gap.loc["under_fitted", "spearman_p"] == pytest.approx(ref.pvalue)
+    assert gap.n.sum() == n and gap.loc["well_fitted", "n"] == well.sum()
+    groups = ag.fit_groups(df)
+    assert (groups["group"] == "well_fitted").sum() == well.sum()
+    np.testing.assert_allclose(groups["gap"], (fin.val_loss - fin.train_loss).to_numpy())
+    ref = st.pearsonr(df.sharpness, df.train_loss)
+    assert ag.gn_vs_agn(df, "sharpness", "train_loss").pearson.iloc[0] == pytest.approx(ref.statistic)
     t = ag.epoch_times(df).set_index("variant")
     assert t.loc["gn", "mean_s"] == 3.0
     with pytest.raises(InvalidParameterError, match="lacks columns"):
