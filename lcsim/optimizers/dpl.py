@@ -68,18 +68,17 @@ loss); with the authors' filtered pool the clip rarely binds.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-from ..errors import InvalidParameterError, check_choice, check_float, check_int
+from ..errors import check_choice, check_float, check_int
 from ..seeding import derive
-from ..space import encode_configs
-from ._base import Job, Observation, Optimizer, Problem
+from ._base import Job, Observation, Problem
+from ._freeze_thaw import ENCODINGS, FreezeThawBase, pool_encoding
+from ._freeze_thaw import check_bool as _check_bool
 from .acquisition import ZERO_STD_RULES, expected_improvement
 
 __all__ = ["DPL", "PRESETS", "ENCODINGS", "pool_encoding"]
 
 PRESETS = ("paper", "code")
-ENCODINGS = ("space", "pool")
 #: default of every preset-controlled parameter: take the preset's value
 PRESET = "preset"
 
@@ -95,37 +94,7 @@ def _preset_values(preset: str, problem: Problem, b_step: int) -> dict:
             "reseed_fits": True}
 
 
-def pool_encoding(space, candidates: pd.DataFrame) -> np.ndarray:
-    """The DPL authors' encoding of a candidate pool (module docstring, encoding ``"pool"``), shape (n_cfg, n_hp).
-
-    Columns: the log-scaled numerical hyperparameters of ``space`` first, then the others, each group in the order of
-    ``candidates.columns``; numerical columns are ``log``-ged where the space says so and min-max scaled over the pool
-    (a constant column becomes 0), categorical and ordinal ones are encoded as by :func:`encode_configs`; inactive
-    values (NaN) become 0.
-    """
-    names = [c for c in candidates.columns if c in space]
-    is_log = {c: bool(getattr(space[c], "log", False)) for c in names}
-    cols = []
-    for c in [c for c in names if is_log[c]] + [c for c in names if not is_log[c]]:
-        hp = space[c]
-        if not hasattr(hp, "lower"):  # categorical, ordinal, constant: lcsim's encoding of that column
-            cols.append(encode_configs(space, candidates[[c]])[:, 0])
-            continue
-        v = candidates[c].to_numpy(dtype=float)
-        if is_log[c]:
-            v = np.log(v)
-        with np.errstate(invalid="ignore"):
-            lo, hi = np.nanmin(v), np.nanmax(v)
-            cols.append((v - lo) / (hi - lo) if hi > lo else np.zeros(len(v)))
-    x = np.column_stack(cols) if cols else np.zeros((len(candidates), 0))
-    return np.nan_to_num(x, nan=0.0)
-
-
-def _check_bool(owner: str, name: str, value) -> bool:
-    return bool(check_choice(owner, name, value, [True, False]))
-
-
-class DPL(Optimizer):
+class DPL(FreezeThawBase):
     """Deep Power Law gray-box BO (see the module docstring for the algorithm and every choice).
 
     Args:
@@ -214,10 +183,7 @@ class DPL(Optimizer):
         self.full_fits = check_int(o, "full_fits", full_fits, 1)
         self.restart_patience = None if restart_patience is None else check_int(o, "restart_patience",
                                                                                 restart_patience, 1)
-        self.encoding = check_choice(o, "encoding", chosen["encoding"], ENCODINGS)
-        if self.encoding == "pool" and not problem.is_tabular:
-            raise InvalidParameterError("DPL's encoding='pool' needs a candidate pool (a tabular task); pass "
-                                        "encoding='space' on this task.")
+        self._check_encoding(o, chosen["encoding"])
         self.clip_targets = _check_bool(o, "clip_targets", chosen["clip_targets"])
         self.ei_zero_std = check_choice(o, "ei_zero_std", chosen["ei_zero_std"], ZERO_STD_RULES)
         self.reseed_fits = _check_bool(o, "reseed_fits", chosen["reseed_fits"])
@@ -227,14 +193,9 @@ class DPL(Optimizer):
         self.scripted = bool(scripted)
         self._seed = seed
 
-        lo, hi = (float(v) for v in getattr(problem, "objective_bounds", (-np.inf, np.inf)))
-        self._bounded = bool(np.isfinite(lo) and np.isfinite(hi) and hi > lo)
-        self._lo, self._hi = lo, hi
+        self.first_epoch = self.b_step
 
         # observed data: one row per (trial, epoch)
-        self._x_of: dict[int, np.ndarray] = {}        # trial -> encoded config
-        self._cfg_of: dict[int, object] = {}          # trial -> config_id (tabular) or config dict
-        self._cid_trial = np.full(problem.n_candidates, -1, dtype=np.int64)  # tabular: config_id -> trial or -1
         self._rows_x: list[np.ndarray] = []
         self._rows_epoch: list[int] = []
         self._rows_v: list[float] = []                 # raw target (before clipping), lower is better
@@ -245,7 +206,6 @@ class DPL(Optimizer):
         self._need_full = True
         self._model = None
         self._cand = None  # cached posterior over candidates: dict(x, mean, std, trial, config)
-        self._pool_x = None  # encoded candidate pool (tabular tasks), computed on first use
 
     def params(self) -> dict:
         """Every parameter as resolved (preset values filled in), so a recorded run can be rebuilt from it."""
@@ -260,14 +220,6 @@ class DPL(Optimizer):
                 "clip_targets": self.clip_targets, "ei_zero_std": self.ei_zero_std, "reseed_fits": self.reseed_fits}
 
     # ------------------------------------------------------------------ targets
-    def target(self, values) -> np.ndarray:
-        """Objective values -> surrogate targets, lower is better (see the module docstring), shape kept."""
-        v = np.asarray(values, dtype=float)
-        if self._bounded:
-            span = self._hi - self._lo
-            return (self._hi - v) / span if not self.problem.minimize else (v - self._lo) / span
-        return v if self.problem.minimize else -v
-
     def _clipped(self, y: np.ndarray) -> np.ndarray:
         if not self.clip_targets or self._bounded or len(y) == 0:
             return y
@@ -275,37 +227,6 @@ class DPL(Optimizer):
         return np.minimum(y, med + 3.0 * (med - lo))
 
     # ------------------------------------------------------------------ ask
-    def encoded_pool(self) -> np.ndarray:
-        """The candidate pool as the surrogate sees it (``encoding``), shape (n_cfg, n_features); tabular tasks."""
-        if self._pool_x is None:
-            self._pool_x = (self.problem.encoded_candidates() if self.encoding == "space"
-                            else pool_encoding(self.problem.space, self.problem.candidates))
-        return self._pool_x
-
-    def _encode(self, configs: list[dict]) -> np.ndarray:
-        cols = list(self.problem.space.keys())
-        df = pd.DataFrame([{k: c.get(k, np.nan) for k in cols} for c in configs], columns=cols)
-        return np.nan_to_num(encode_configs(self.problem.space, df), nan=0.0)  # inactive hyperparameters -> 0
-
-    def _new_trial(self, cid: int | None, config: dict | None) -> Job:
-        tid = self.new_trial_id()
-        if cid is not None:
-            self._cid_trial[cid] = tid
-            self._cfg_of[tid] = cid
-            self._x_of[tid] = self.encoded_pool()[cid]
-            return Job(tid, self.b_step, config_id=int(cid))
-        self._cfg_of[tid] = config
-        self._x_of[tid] = self._encode([config])[0]
-        return Job(tid, self.b_step, config=config)
-
-    def _random_new(self) -> Job | None:
-        if self.problem.is_tabular:
-            free = np.flatnonzero(self._cid_trial < 0)
-            if len(free) == 0:
-                return None
-            return self._new_trial(int(free[self.rng.integers(len(free))]), None)
-        return self._new_trial(None, self.sample_config())
-
     def _ask(self) -> Job | None:
         if self._cand is None:  # no observation yet: initial random configuration(s) at b_step epochs
             return self._random_new()
@@ -334,22 +255,12 @@ class DPL(Optimizer):
             if tid is None:
                 c["taken"][i] = True  # reserves the sampled configuration it hands out
                 return self._new_trial(None, c["config"][i])
-        epoch = min(self.paid.get(tid, 0) + self.b_step, max_epoch)
-        cfg = self._cfg_of[tid]
-        if isinstance(cfg, (int, np.integer)):
-            return Job(tid, epoch, config_id=int(cfg))
-        return Job(tid, epoch, config=cfg)
+        return self._job(tid, min(self.paid.get(tid, 0) + self.b_step, max_epoch))
 
     # ------------------------------------------------------------------ tell
     def _tell(self, job: Job, observation: Observation) -> None:
         tid = job.trial_id
-        if tid not in self._x_of:  # a trial this method did not create (defensive): encode what was served
-            cid = observation.config_id if observation.config_id is not None else job.config_id
-            self._cfg_of[tid] = int(cid) if cid is not None else job.config
-            self._x_of[tid] = (self.encoded_pool()[int(cid)] if cid is not None
-                               else self._encode([job.config])[0])
-            if cid is not None:
-                self._cid_trial[int(cid)] = tid
+        self._adopt(job, observation)
         have = self._stored.get(tid, 0)
         y = self.target(observation.values)
         new = [(int(e), float(v)) for e, v in zip(observation.epochs, y) if e > have]

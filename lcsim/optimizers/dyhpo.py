@@ -35,7 +35,8 @@ needs two rows). A refit from scratch is also triggered when the best target has
 after a fit whose kernel matrix could not be factorized (the weights from before that fit are restored, as in the
 authors' code). Adam's state starts anew at every fit.
 
-Targets (lower is better) follow DPL's rule (:meth:`lcsim.optimizers.dpl.DPL.target`): a bounded objective becomes an
+Targets (lower is better) follow DPL's rule (:meth:`lcsim.optimizers._freeze_thaw.FreezeThawBase.target`, shared
+with DPL): a bounded objective becomes an
 error in [0, 1], an unbounded one (TaskSet's loss) is used raw and clipped at ``median + 3 * (median - min)`` of the
 targets observed so far (``clip_targets``), so that diverged runs served at a huge worst value do not swamp the GP.
 The learning-curve input holds the same (clipped) targets, zero-padded at the end to ``max(max_epoch - 1,
@@ -54,7 +55,7 @@ Departures from the paper and the authors' code, each deliberate:
   only for curves that fill the whole window);
 * clipped targets for unbounded objectives (the authors filter diverging curves out of the pool instead);
 * configurations are encoded min-max over the space's bounds (``encoding="space"``, log where the space says so);
-  ``encoding="pool"`` is the authors' log + min-max over the candidate pool (:func:`~lcsim.optimizers.dpl.
+  ``encoding="pool"`` is the authors' log + min-max over the candidate pool (:func:`~lcsim.optimizers._freeze_thaw.
   pool_encoding`);
 * seeding from the optimizer's seed (one torch generator for the weights), no global RNG.
 """
@@ -63,14 +64,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 
-from ..errors import InvalidParameterError, check_choice, check_float, check_int
+from ..errors import InvalidParameterError, check_float, check_int
 from ..seeding import derive, torch_generator
-from ..space import encode_configs
-from ._base import Job, Observation, Optimizer, Problem
+from ._base import Job, Observation, Problem
+from ._freeze_thaw import FreezeThawBase
+from ._freeze_thaw import check_bool as _check_bool
 from .acquisition import expected_improvement
-from .dpl import DPL, ENCODINGS, pool_encoding
 
 __all__ = ["DyHPO", "DeepKernelGP"]
 
@@ -261,11 +261,7 @@ class DeepKernelGP:
         return mean.numpy().copy(), var.numpy().copy()
 
 
-def _check_bool(owner: str, name: str, value) -> bool:
-    return bool(check_choice(owner, name, value, [True, False]))
-
-
-class DyHPO(Optimizer):
+class DyHPO(FreezeThawBase):
     """DyHPO gray-box BO (see the module docstring for the algorithm, the schedule and every departure).
 
     Args:
@@ -318,21 +314,12 @@ class DyHPO(Optimizer):
         self.restart_patience = (int(m + 0.2 * m) if restart_patience is None
                                  else check_int(o, "restart_patience", restart_patience, 0))
         self.clip_targets = _check_bool(o, "clip_targets", clip_targets)
-        self.encoding = check_choice(o, "encoding", encoding, ENCODINGS)
-        if self.encoding == "pool" and not problem.is_tabular:
-            raise InvalidParameterError("DyHPO's encoding='pool' needs a candidate pool (a tabular task); pass "
-                                        "encoding='space' on this task.")
+        self._check_encoding(o, encoding)
         self.n_samples = check_int(o, "n_samples", n_samples, 1)
         self._seed = seed
         self.curve_len = max(m - 1, self.kernel_size)
 
-        lo, hi = (float(v) for v in getattr(problem, "objective_bounds", (-np.inf, np.inf)))
-        self._bounded = bool(np.isfinite(lo) and np.isfinite(hi) and hi > lo)
-        self._lo, self._hi = lo, hi
-
-        self._x_of: dict[int, np.ndarray] = {}     # trial -> encoded config
-        self._cfg_of: dict[int, object] = {}       # trial -> config_id (tabular) or config dict
-        self._cid_trial = np.full(problem.n_candidates, -1, dtype=np.int64)
+        self.first_epoch = 1  # one-epoch steps
         self._curve: dict[int, list[float]] = {}   # trial -> raw targets of epochs 1..stored
         self._best = np.inf
         self._patience = 0
@@ -340,7 +327,6 @@ class DyHPO(Optimizer):
         self._need_full = True
         self._model: DeepKernelGP | None = None
         self._cand = None
-        self._pool_x = None
 
     def params(self) -> dict:
         return {"units1": self.units1, "units2": self.units2, "channels": self.channels,
@@ -350,10 +336,6 @@ class DyHPO(Optimizer):
                 "clip_targets": self.clip_targets, "encoding": self.encoding, "n_samples": self.n_samples}
 
     # ------------------------------------------------------------------ targets
-    def target(self, values) -> np.ndarray:
-        """Objective values -> targets, lower is better (DPL's rule)."""
-        return DPL.target(self, values)
-
     def _clip_level(self, y: np.ndarray) -> float:
         if not self.clip_targets or self._bounded or len(y) == 0:
             return np.inf
@@ -361,18 +343,6 @@ class DyHPO(Optimizer):
         return med + 3.0 * (med - float(np.min(y)))
 
     # ------------------------------------------------------------------ data
-    def encoded_pool(self) -> np.ndarray:
-        """The candidate pool as the feature extractor sees it (``encoding``), shape (n_cfg, n_features)."""
-        if self._pool_x is None:
-            self._pool_x = (self.problem.encoded_candidates() if self.encoding == "space"
-                            else pool_encoding(self.problem.space, self.problem.candidates))
-        return self._pool_x
-
-    def _encode(self, configs: list[dict]) -> np.ndarray:
-        cols = list(self.problem.space.keys())
-        df = pd.DataFrame([{k: c.get(k, np.nan) for k in cols} for c in configs], columns=cols)
-        return np.nan_to_num(encode_configs(self.problem.space, df), nan=0.0)
-
     def _padded(self, values, clip: float) -> np.ndarray:
         """A curve input: ``values`` clipped at ``clip``, zero-padded to ``curve_len``."""
         out = np.zeros(self.curve_len)
@@ -402,25 +372,8 @@ class DyHPO(Optimizer):
                 np.asarray(ep, dtype=int), clip)
 
     # ------------------------------------------------------------------ ask
-    def _new_trial(self, cid: int | None, config: dict | None) -> Job:
-        tid = self.new_trial_id()
+    def _started(self, tid: int) -> None:
         self._curve[tid] = []
-        if cid is not None:
-            self._cid_trial[cid] = tid
-            self._cfg_of[tid] = cid
-            self._x_of[tid] = self.encoded_pool()[cid]
-            return Job(tid, 1, config_id=int(cid))
-        self._cfg_of[tid] = config
-        self._x_of[tid] = self._encode([config])[0]
-        return Job(tid, 1, config=config)
-
-    def _random_new(self) -> Job | None:
-        if self.problem.is_tabular:
-            free = np.flatnonzero(self._cid_trial < 0)
-            if len(free) == 0:
-                return None
-            return self._new_trial(int(free[self.rng.integers(len(free))]), None)
-        return self._new_trial(None, self.sample_config())
 
     def _eligible(self) -> np.ndarray:
         """Candidates that may be asked now: not running and not trained to ``max_epoch``."""
@@ -442,22 +395,12 @@ class DyHPO(Optimizer):
             if self.problem.is_tabular:
                 return self._new_trial(int(c["config_id"][i]), None)
             return self._new_trial(None, c["config"][i])
-        epoch = min(self.paid.get(tid, 0) + 1, self.problem.max_epoch)
-        cfg = self._cfg_of[tid]
-        if isinstance(cfg, (int, np.integer)):
-            return Job(tid, epoch, config_id=int(cfg))
-        return Job(tid, epoch, config=cfg)
+        return self._job(tid, min(self.paid.get(tid, 0) + 1, self.problem.max_epoch))
 
     # ------------------------------------------------------------------ tell
     def _tell(self, job: Job, observation: Observation) -> None:
         tid = job.trial_id
-        if tid not in self._x_of:  # a trial this method did not create (defensive): encode what was served
-            cid = observation.config_id if observation.config_id is not None else job.config_id
-            self._cfg_of[tid] = int(cid) if cid is not None else job.config
-            self._x_of[tid] = self.encoded_pool()[int(cid)] if cid is not None else self._encode([job.config])[0]
-            if cid is not None:
-                self._cid_trial[int(cid)] = tid
-            self._curve[tid] = []
+        self._adopt(job, observation)
         cur = self._curve[tid]
         y = self.target(observation.values)
         new = [(int(e), float(v)) for e, v in zip(observation.epochs, y) if e > len(cur)]
