@@ -40,7 +40,7 @@ def test_iou_over_pools_matches_a_plain_loop():
         members = rng.choice(ids, size=12, replace=False)
         sub = tab[tab["config_id"].isin(members)]
 
-        def lowest(e):
+        def lowest(e, sub=sub):
             d = sub[sub["epoch"] == e]
             return set(d.sort_values(["sharpness", "config_id"])["config_id"].iloc[:4])
 
