@@ -137,8 +137,8 @@ def test_proxy_scripts_match_scipy(out):
     ref = st.spearmanr(e1.sharpness.to_numpy(), fin.val_loss.to_numpy())
     assert row.spearman == pytest.approx(ref.statistic) and row.p == pytest.approx(ref.pvalue)
     df, _ = read_csv(out / "agn_fig1.csv")
-    row = df[df.task == "synthetic0"].iloc[0]
-    assert row.pearson == pytest.approx(st.pearsonr(tab.gn, tab.agn).statistic)
+    row = df[(df.task == "synthetic0") & (df["values"] == "per_epoch") & (df.x == "gn") & (df.y == "agn")].iloc[0]
+    assert row.pearson == pytest.approx(st.pearsonr(tab.gn, tab.agn).statistic) and row.n == len(tab)
     df, _ = read_csv(out / "fghpo_fig3.csv")
     assert df.iou.between(0, 1).all() and (df[df.epoch == 1].iou == 1).all()
     tests, _ = read_csv(out / "fghpo_fig3_tests.csv")  # sharpness vs val-loss IoU at the last epoch, paired by pool
