@@ -20,15 +20,14 @@ CLAIM = ("Epoch-1 sharpness is negatively correlated with the final validation l
 
 
 def main(ctx):
-    parts = []
-    for name, tab in load_proxy_tables(ctx, ["sharpness", "val_loss"]):
-        for s, t in tab.groupby("seed"):
-            parts.append(proxy_vs_final(t, ("sharpness", "val_loss")).assign(task=name, seed=s))
-    if len(parts) > 2:  # pooled over the tasks, as the paper pools its datasets (config ids made unique per task)
-        pooled = pd.concat([t.assign(config_id=t["config_id"].astype(str) + "@" + name)
-                            for name, t in load_proxy_tables(ctx, ["sharpness", "val_loss"])], ignore_index=True)
-        for s, t in pooled.groupby("seed"):
-            parts.append(proxy_vs_final(t, ("sharpness", "val_loss")).assign(task="pooled", seed=s))
+    tables = load_proxy_tables(ctx, ["sharpness", "val_loss"])
+    parts = [proxy_vs_final(t, ("sharpness", "val_loss")).assign(task=name, seed=s)
+             for name, tab in tables for s, t in tab.groupby("seed")]
+    if len(tables) > 1:  # pooled over the tasks, as the paper pools its datasets (config ids made unique per task)
+        pooled = pd.concat([t.assign(config_id=t["config_id"].astype(str) + "@" + name) for name, t in tables],
+                           ignore_index=True)
+        parts += [proxy_vs_final(t, ("sharpness", "val_loss")).assign(task="pooled", seed=s)
+                  for s, t in pooled.groupby("seed")]
     cols = ["task", "seed", "proxy", "at_epoch", "spearman", "p", "n"]
     out = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
     fig = None
