@@ -3,10 +3,13 @@ the per-run table and its statistics.
 
 One *cell* is one :func:`lcsim.proxy.agn_search.agn_search` call: a search by one method with one objective on the
 20 % search subset of a dataset, then ``final_repeats`` retrainings of the chosen configuration on the full training
-set, scored on the test set. Cells are cached as JSON under ``ctx.out/agn_search`` (keyed by dataset, family, method,
-objective, alpha, search seed and scale), so the scripts share them (Fig. 4 reuses Table 1's CMA-ES cells) and a rerun
-is cheap. The search seed of a cell depends on (dataset, family, method, search seed) only, so the objectives of one
-method start from the same data subset and the same first round (a paired comparison).
+set, scored on the test set. The AGN objectives read AGN(theta_T) as eq. 5 defines it, at the end-of-epoch weights
+(:data:`AGN_METRIC`, the trainer's ``agn_end_sum``); ``agn_metric="agn_sum"`` (the sum accumulated during the
+training passes) is the comparison recorded in ``tests/perf/README.md``. Cells are cached as JSON under
+``ctx.out/agn_search`` (keyed by dataset, family, method, objective, alpha, AGN column, search seed and scale), so
+the scripts share them (Fig. 4 reuses Table 1's CMA-ES cells) and a rerun is cheap. The search seed of a cell
+depends on (dataset, family, method, search seed) only, so the objectives of one method start from the same data
+subset and the same first round (a paired comparison).
 
 Scales (the ``lcsim.proxy.agn_search`` scale, then what this module adds):
 
@@ -48,6 +51,8 @@ BOHB_SETTINGS = (("val", 0.0), ("agn_train", 0.9), ("agn_train", 0.5), ("agn_tra
                  ("agn_val", 0.9), ("agn_val", 0.5), ("agn_val", 0.1))
 METHOD_NAMES = {"cmaes": "CMA-ES", "pso": "PSO", "bohb": "BOHB", "random_search": "RS", "default": "Default"}
 OBJECTIVE_NAMES = {"val": "Val", "agn_train": "AGN+Train", "agn_val": "AGN+Val"}
+#: the column read as AGN(theta_T) in eq. 6: eq. 5 at the end-of-epoch weights (lcsim.optimizers.scores.AGN_METRICS)
+AGN_METRIC = "agn_end_sum"
 
 
 @dataclass(frozen=True)
@@ -140,13 +145,17 @@ def _write_json(f, obj) -> None:
 
 
 def search_cell(ctx: Context, ds_name: str, family: str, ds, method: str, objective: str, alpha: float,
-                s: int = 0) -> dict:
-    """One cached ``agn_search`` call; returns its result dict plus ``seed`` (the cell seed)."""
+                s: int = 0, agn_metric: str = AGN_METRIC) -> dict:
+    """One cached ``agn_search`` call; returns its result dict plus ``seed`` (the cell seed).
+
+    ``agn_metric``: the column read as AGN(theta_T) by the AGN objectives (the validation-loss cells do not read it,
+    so they are shared by both columns)."""
     from lcsim.proxy.agn_search import agn_search
 
     a = agn_scale(ctx)
     sc = search_settings(ctx)
-    key = (f"{ds_name}__{family}__{method}__{objective}__{alpha:g}__s{s}__{a.agn_scale}"
+    col = "" if objective == "val" else f"__{agn_metric}"
+    key = (f"{ds_name}__{family}__{method}__{objective}__{alpha:g}{col}__s{s}__{a.agn_scale}"
            f"_{sc['rounds']}x{sc['per_round']}x{sc['epochs']}__r{a.final_repeats}")
     f = _cache(ctx, key)
     if f.exists():
@@ -154,7 +163,7 @@ def search_cell(ctx: Context, ds_name: str, family: str, ds, method: str, object
     seed = cell_seed(ds_name, family, method, s)
     with single_threaded():
         r = agn_search(method, objective, alpha, scale=a.agn_scale, seed=seed, final_repeats=a.final_repeats,
-                       dataset=ds, overrides={**dict(a.overrides), "family": family})
+                       dataset=ds, overrides={**dict(a.overrides), "family": family}, agn_metric=agn_metric)
     r = {**r, "seed": seed}
     _write_json(f, r)
     return r
@@ -197,13 +206,14 @@ def run_rows(ds_name: str, family: str, res: dict, s: int = 0) -> list[dict]:
              "config": json.dumps(res["config"], sort_keys=True)} for r in range(len(res["test_acc"]))]
 
 
-def run_table(ctx: Context, table: str, methods, settings) -> pd.DataFrame:
-    """Every cell of a table (datasets x methods x settings x search seeds, plus Default) as per-run rows."""
+def run_table(ctx: Context, table: str, methods, settings, agn_metric: str = AGN_METRIC) -> pd.DataFrame:
+    """Every cell of a table (datasets x methods x settings x search seeds, plus Default) as per-run rows; the AGN
+    objectives read AGN(theta_T) from ``agn_metric``."""
     rows = []
     a = agn_scale(ctx)
     data = load_datasets(ctx, table)
     todo = [(d, m, o, al, s) for d in data for m in methods for o, al in settings for s in range(a.search_seeds)]
-    results = parallel_map(ctx, search_cell, [(ctx, name, fam, ds, m, o, al, s)
+    results = parallel_map(ctx, search_cell, [(ctx, name, fam, ds, m, o, al, s, agn_metric)
                                               for (name, fam, ds), m, o, al, s in todo], desc=table)
     for ((name, fam, _), _, _, _, s), res in zip(todo, results):
         rows += run_rows(name, fam, res, s)

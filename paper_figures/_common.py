@@ -349,12 +349,15 @@ def live_gn_table(ctx: Context, dataset: str = "digits", family: str = "mlp", *,
                   epochs: int = 20, arch: dict | None = None, naive_samples: int = 16) -> pd.DataFrame:
     """Train ``n_configs`` seeded random configurations (:func:`live_configs`) with GN enabled and time the variants.
 
-    Per configuration two trainers run in lockstep, epoch by epoch (alternating, so drifting machine load cancels; as
-    ``tests/perf/bench_live_proxies.py``): one with AGN accumulation and GN after every optimizer step
-    (``Trainer(gn=True, gn_every="iteration")``, all values) and a plain one (``agn=False``, same seed and data order,
-    the same trajectory). After each epoch the GN pass (per-sample gradient norms of all parameters over the training
-    set, :func:`lcsim.live.proxies.per_sample_grad_sq_norms`, what the trainer runs after each step) is timed again on
-    the trained model, and the naive per-sample backward loop on ``naive_samples`` samples.
+    Per configuration three trainers run in lockstep, epoch by epoch (alternating, so drifting machine load cancels;
+    as ``tests/perf/bench_live_proxies.py``), all with the same seed and data order, so the same trajectory: one with
+    AGN accumulation and GN after every optimizer step (``Trainer(gn=True, gn_every="iteration")``, all values), one
+    with AGN accumulation alone (the trainer's default, whose training pass times AGN: the GN passes interleaved with
+    the steps of the first would slow its training pass through the caches, although their own seconds are not
+    counted in it) and a plain one (``agn=False``). After each epoch the GN pass (per-sample gradient norms of all
+    parameters over the training set, :func:`lcsim.live.proxies.per_sample_grad_sq_norms`, what the trainer runs after
+    each step) is timed again on the trained model, and the naive per-sample backward loop on ``naive_samples``
+    samples.
 
     Columns: ``synthetic_proxy_table``'s (config_id, seed, epoch, train_loss, val_loss, train_acc, val_acc, sharpness,
     gn, agn, time_plain, time_agn, time_gn) plus test_loss, agn_end, agn_sum, agn_end_sum, gn_sum, gn_iter,
@@ -370,11 +373,12 @@ def live_gn_table(ctx: Context, dataset: str = "digits", family: str = "mlp", *,
       x training samples x iterations (the paper's per-sample backpropagation).
 
     Diverged epochs are left out. Runs on one torch thread. Cached as parquet under ``ctx.out/live_gn`` (reruns read
-    it); the file name carries ``gn-iter`` so that tables of the former layout (GN at epoch ends only) are not read.
+    it); the file name carries ``gn-iter3`` so that tables of former layouts (GN at epoch ends only; AGN timed in the
+    GN trainer) are not read.
     """
     arch = dict(arch or {})
     tag = "_".join(f"{k}{v}" for k, v in sorted(arch.items()))
-    f = ctx.out / "live_gn" / f"{dataset}__{family}__{tag}__{n_configs}x{epochs}__gn-iter.parquet"
+    f = ctx.out / "live_gn" / f"{dataset}__{family}__{tag}__{n_configs}x{epochs}__gn-iter3.parquet"
     if f.exists():
         return pd.read_parquet(f)
     ds = live_dataset(dataset, image=family != "mlp")
@@ -403,12 +407,14 @@ def _live_gn_rows(ds, family, arch, tag, dataset, n_configs, epochs, naive_sampl
         cfg = {**arch, **cfg}
         seed = derive(ROOT_SEED, "live_gn_run", dataset, family, tag, c)
         full = Trainer(ds, family, cfg, seed, gn=True, gn_every="iteration")
+        agn = Trainer(ds, family, cfg, seed)
         plain = Trainer(ds, family, cfg, seed, agn=False)
         iters = math.ceil(len(y) / cfg["batch_size"])
         for e in range(1, epochs + 1):
             plain.train_until(e)
+            agn.train_until(e)
             full.train_until(e)
-            if full.diverged or plain.diverged:
+            if full.diverged or agn.diverged or plain.diverged:
                 break
             ra, rp = full.records[-1], plain.records[-1]
             full.model.eval()
@@ -421,7 +427,7 @@ def _live_gn_rows(ds, family, arch, tag, dataset, n_configs, epochs, naive_sampl
             rows.append({"config_id": c, "seed": 0, "epoch": e, "train_loss": ra["train_loss"],
                          "val_loss": ra["valid_loss"], "train_acc": ra["train_acc"], "val_acc": ra["valid_acc"],
                          "sharpness": ra["sharpness"], "gn": ra["gn"], "agn": ra["agn"],
-                         "time_plain": rp["train_seconds"], "time_agn": ra["train_seconds"],
+                         "time_plain": rp["train_seconds"], "time_agn": agn.records[-1]["train_seconds"],
                          "time_gn": rp["train_seconds"] + iters * t_gn, "test_loss": ra["test_loss"],
                          "agn_end": ra["agn_end"], "agn_sum": ra["agn_sum"], "agn_end_sum": ra["agn_end_sum"],
                          "gn_sum": ra["gn_sum"], "gn_iter": ra["gn_iter"], "gn_iter_sum": ra["gn_iter_sum"],

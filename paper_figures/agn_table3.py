@@ -6,11 +6,12 @@ the method -- rank the generalization gap of models of different architectures b
 training -- on a set the live backend trains: every architecture of :data:`ARCHS` (MLP, CNN and CNN-with-batch-norm
 families) crossed with the same seeded random SGD configurations (``paper_figures._common.live_configs`` over
 :data:`RANGES`, a range where most models fit the training set within the epochs, as the PGDL models were trained to
-convergence), trained on digits (8x8 images scaled to [0, 1]). Measures: AGN(theta_T) (``agn_sum``, the search
-objective's AGN), ``agn_end_sum`` (eq. 5 at the end-of-epoch weights), FGHPO ``sharpness`` (lcsim's flatness proxy,
-not Jiang et al.'s sharpness of the paper's table), ``dist_init`` = ||theta_T - theta_0||_2 (Nagarajan & Kolter) and
-``n_params`` (a crude stand-in for the VC dimension). No Jacobian norm. Targets: the loss gap (validation - training
-loss, eq. 2) and the accuracy gap (training - validation accuracy, PGDL's target).
+convergence), trained on digits (8x8 images scaled to [0, 1]). Measures: ``agn_sum`` (AGN accumulated during the
+training passes), ``agn_end_sum`` (eq. 5's AGN(theta_T) at the end-of-epoch weights, the search objectives'), FGHPO
+``sharpness`` (lcsim's flatness proxy, not Jiang et al.'s sharpness of the paper's table), ``dist_init`` = ||theta_T
+- theta_0||_2 (Nagarajan & Kolter) and ``n_params`` (a crude stand-in for the VC dimension). No Jacobian norm.
+Targets: the loss gap (validation - training loss, eq. 2) and the accuracy gap (training - validation accuracy,
+PGDL's target).
 
 ``analysis.agn_study.cross_architecture`` gives, per measure and target, the Spearman correlation within each
 architecture and pooled over all of them (the cross-architecture number), for all models (``subset = all``) and for
@@ -108,14 +109,14 @@ def main(ctx):
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     for arch, d in models.groupby("arch", sort=False):
-        a1.scatter(d["agn_sum"], d["gap"], s=14, label=arch)
+        a1.scatter(d["agn_end_sum"], d["gap"], s=14, label=arch)
     a1.set_xscale("log")
-    agn = models["agn_sum"][np.isfinite(models["agn_sum"]) & (models["agn_sum"] > 0)]
+    agn = models["agn_end_sum"][np.isfinite(models["agn_end_sum"]) & (models["agn_end_sum"] > 0)]
     if len(agn):  # a run whose AGN exploded (finite, not diverged) would squash the axis: shown as a count instead
         hi = 10 * float(np.quantile(agn, 0.95))
         a1.set_xlim(0.5 * float(agn.min()), hi)
         beyond = int((agn > hi).sum())
-        a1.set_xlabel("AGN(theta_T)" + (f" ({beyond} model(s) beyond the axis)" if beyond else ""))
+        a1.set_xlabel("AGN(theta_T), eq. 5" + (f" ({beyond} model(s) beyond the axis)" if beyond else ""))
     a1.set_ylabel("val loss - train loss")
     from lcsim.plotting import legend_outside
 

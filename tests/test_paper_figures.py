@@ -483,6 +483,31 @@ def test_agn_tables_against_scipy(out, name):
             assert getattr(row, f"outcome_{tag}") == want
 
 
+def test_agn_search_cells_read_eq5_and_key_the_column(out, tmp_path):
+    """The tables' AGN cells read eq. 5's AGN (``agn_end_sum``) and name it in their cache key; a cell on the
+    training-pass column is its own cell, and the Val cells (which read no AGN) are shared by both columns."""
+    import json
+
+    from paper_figures._agn import AGN_METRIC, search_cell
+    from paper_figures._common import Context, get_scale, live_dataset
+
+    assert AGN_METRIC == "agn_end_sum"
+    files = sorted((out / "agn_search").glob("*.json"))
+    agn = [f for f in files if "__agn_train__" in f.name or "__agn_val__" in f.name]
+    assert agn and all("__agn_end_sum__" in f.name for f in agn)
+    assert all(json.loads(f.read_text())["agn_metric"] == "agn_end_sum" for f in agn)
+    assert not any("agn_sum" in f.name for f in files if "__val__" in f.name)
+    ctx = Context(get_scale("tiny"), tmp_path)
+    ds = live_dataset("iris")
+    a = search_cell(ctx, "iris", "mlp", ds, "pso", "agn_train", 0.05)
+    b = search_cell(ctx, "iris", "mlp", ds, "pso", "agn_train", 0.05, agn_metric="agn_sum")
+    assert (a["agn_metric"], b["agn_metric"]) == ("agn_end_sum", "agn_sum") and a["seed"] == b["seed"]
+    assert len(list((tmp_path / "agn_search").glob("*.json"))) == 2
+    search_cell(ctx, "iris", "mlp", ds, "pso", "val", 0.0)
+    search_cell(ctx, "iris", "mlp", ds, "pso", "val", 0.0, agn_metric="agn_sum")
+    assert len(list((tmp_path / "agn_search").glob("*.json"))) == 3
+
+
 def test_agn_fig4_curves_are_seeded_reruns(out):
     """The Fig. 4 curves end at the Table 1 retraining 0 of the same cell and equal a fresh seeded re-run."""
     import json

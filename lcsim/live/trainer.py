@@ -11,12 +11,13 @@ Each epoch:
    trainer computes ``a = model.features(x)``, ``z = model.head(a)``, the mean cross-entropy, and one optimizer step.
    From the same ``a`` and ``z`` it accumulates ``||delta_i||^2 (||a_i||^2 + 1)`` (AGN eq. 5 via Goodfellow's trick,
    see :mod:`lcsim.live.proxies`) — no extra backward pass. Its mean over the epoch's samples is ``agn``; the running
-   sum over epochs ``agn_sum`` is the paper's AGN(theta_T).
+   sum over epochs ``agn_sum`` approximates the paper's AGN(theta_T) with each sample at the weights of its step.
 2. *evaluation pass* (``model.eval()``, no gradients, chunks of ``eval_batch_size``): loss, accuracy, balanced
    accuracy and ROC AUC on train/valid/test at the end-of-epoch weights; FGHPO sharpness (Theorem 1 per mini-batch,
    max over the mini-batches of the epoch just trained, Algorithm 1 lines 7-10; ``sharpness`` with the activation
    chosen by ``sharpness_activation``, ``sharpness_output`` always with the softmax output); ``agn_end``, eq. 5
-   evaluated exactly at the end-of-epoch model theta_{tau N/B} (and its running sum); optionally ``gn``
+   evaluated exactly at the end-of-epoch model theta_{tau N/B}, and its running sum ``agn_end_sum``, eq. 5's
+   AGN(theta_T) (what the AGN search objectives read by default, :mod:`lcsim.optimizers.scores`); optionally ``gn``
    (eq. 4 inner term ``1/N sum_i ||grad L(theta; x_i)||^2``, all parameters, at the end-of-epoch model) and its
    running sum ``gn_sum`` over epoch ends.
 3. *GN over every iteration* (``gn=True, gn_every="iteration"``): after every optimizer step t of the training pass

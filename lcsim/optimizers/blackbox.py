@@ -24,7 +24,7 @@ from ConfigSpace import CategoricalHyperparameter, ConfigurationSpace, Constant,
 
 from ..errors import check_choice, check_float, check_int
 from ._base import Job, Observation, Optimizer, Problem
-from .scores import OBJECTIVES, agn_objective, check_agn_metrics
+from .scores import AGN_METRICS, OBJECTIVES, agn_objective, check_agn_metrics
 
 __all__ = ["BlackBox", "TPE", "CMAES", "PSO", "TuRBO", "hyperopt_space"]
 
@@ -67,18 +67,23 @@ class BlackBox(Optimizer):
             search objectives (eq. 6) ``"val"``, ``"agn_train"``, ``"agn_val"`` computed from the observation's
             metrics by :func:`lcsim.optimizers.scores.agn_objective`.
         alpha: the weight of AGN in eq. 6.
+        agn_metric: the recorded column read as AGN(theta_T) by the AGN scores
+            (:data:`lcsim.optimizers.scores.AGN_METRICS`: ``"agn_end_sum"``, eq. 5 at the end-of-epoch weights,
+            default; ``"agn_sum"``, accumulated during the training passes).
     """
 
     name = "blackbox"
     proposes_configs = True
 
-    def __init__(self, problem: Problem, seed, n_evals: int = 50, score: str = "objective", alpha: float = 0.1):
+    def __init__(self, problem: Problem, seed, n_evals: int = 50, score: str = "objective", alpha: float = 0.1,
+                 agn_metric: str = "agn_end_sum"):
         super().__init__(problem, seed)
         self.n_evals = check_int(self.name, "n_evals", n_evals, 1)
         self.score = check_choice(self.name, "score", score, ["objective", *OBJECTIVES])
         self.alpha = check_float(self.name, "alpha", alpha, 0.0, None)
+        self.agn_metric = check_choice(self.name, "agn_metric", agn_metric, AGN_METRICS)
         if self.score != "objective":
-            check_agn_metrics(problem.metric_names, self.score)
+            check_agn_metrics(problem.metric_names, self.score, self.agn_metric)
         self.codec = problem.codec
         self.dim = self.codec.d
         self._n_asked = 0
@@ -97,7 +102,7 @@ class BlackBox(Optimizer):
             loss = observation.last if self.problem.minimize else -observation.last
         else:
             row = dict(zip(self.problem.metric_names, np.asarray(observation.metrics)[-1]))
-            loss = agn_objective(row, self.score, self.alpha)
+            loss = agn_objective(row, self.score, self.alpha, agn_metric=self.agn_metric)
             if not math.isfinite(loss):  # a diverged run: worse than anything seen
                 seen = [v for _, v in self.results if math.isfinite(v)]
                 loss = (max(seen) + abs(max(seen)) + 1.0) if seen else 1e6
@@ -121,7 +126,7 @@ class BlackBox(Optimizer):
         raise NotImplementedError
 
     def params(self) -> dict:
-        return {"n_evals": self.n_evals, "score": self.score, "alpha": self.alpha}
+        return {"n_evals": self.n_evals, "score": self.score, "alpha": self.alpha, "agn_metric": self.agn_metric}
 
 
 class TPE(BlackBox):
@@ -130,8 +135,9 @@ class TPE(BlackBox):
 
     name = "tpe"
 
-    def __init__(self, problem: Problem, seed, n_evals: int = 50, score: str = "objective", alpha: float = 0.1):
-        super().__init__(problem, seed, n_evals, score, alpha)
+    def __init__(self, problem: Problem, seed, n_evals: int = 50, score: str = "objective", alpha: float = 0.1,
+                 agn_metric: str = "agn_end_sum"):
+        super().__init__(problem, seed, n_evals, score, alpha, agn_metric)
         import hyperopt
 
         self._h = hyperopt
@@ -172,8 +178,9 @@ class CMAES(BlackBox):
     name = "cmaes"
 
     def __init__(self, problem: Problem, seed, n_evals: int = 50, x0: dict | None = None, sigma0: float = 0.3,
-                 popsize: int | None = None, score: str = "objective", alpha: float = 0.1):
-        super().__init__(problem, seed, n_evals, score, alpha)
+                 popsize: int | None = None, score: str = "objective", alpha: float = 0.1,
+                 agn_metric: str = "agn_end_sum"):
+        super().__init__(problem, seed, n_evals, score, alpha, agn_metric)
         from cmaes import CMA
 
         self.sigma0 = check_float(self.name, "sigma0", sigma0, 0.0, None, closed="neither")
@@ -210,8 +217,8 @@ class PSO(BlackBox):
 
     def __init__(self, problem: Problem, seed, n_evals: int = 50, n_particles: int = 8, x0: dict | None = None,
                  inertia: float = 0.7298, c1: float = 1.49618, c2: float = 1.49618, score: str = "objective",
-                 alpha: float = 0.1):
-        super().__init__(problem, seed, n_evals, score, alpha)
+                 alpha: float = 0.1, agn_metric: str = "agn_end_sum"):
+        super().__init__(problem, seed, n_evals, score, alpha, agn_metric)
         self.n_particles = check_int(self.name, "n_particles", n_particles, 1)
         self.w = check_float(self.name, "inertia", inertia, 0.0, 2.0)
         self.c1 = check_float(self.name, "c1", c1, 0.0, 5.0)
@@ -272,8 +279,9 @@ class TuRBO(BlackBox):
     name = "turbo"
 
     def __init__(self, problem: Problem, seed, n_evals: int = 50, n_init: int | None = None,
-                 score: str = "objective", alpha: float = 0.1):
-        super().__init__(problem, seed, n_evals, score, alpha)
+                 score: str = "objective", alpha: float = 0.1,
+                 agn_metric: str = "agn_end_sum"):
+        super().__init__(problem, seed, n_evals, score, alpha, agn_metric)
         self.n_free = max(1, int(self.codec.free.sum()))
         self.n_init = 2 * self.n_free if n_init is None else check_int(self.name, "n_init", n_init, 1)
         self.length_min, self.length_max, self.length_init = 0.5 ** 7, 1.6, 0.8

@@ -81,6 +81,8 @@ def run_fghpo(scale: str, out: Path, methods: list[str], repeats: int | None = N
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ..optimizers.scores import AGN_METRICS
+
     ap = argparse.ArgumentParser(prog="python -m lcsim.proxy", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -99,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--root", default=None, help="folder with the image dataset files (paper scale)")
     a.add_argument("--rounds", type=int, default=None, help="override the scale's number of rounds")
     a.add_argument("--epochs", type=int, default=None, help="override the scale's epochs per configuration")
+    a.add_argument("--agn-metric", default="agn_end_sum", choices=list(AGN_METRICS),
+                   help="AGN(theta_T) column of eq. 6: agn_end_sum (eq. 5 at the epoch ends; default) or agn_sum "
+                        "(accumulated during the training passes)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     if args.cmd == "fghpo":
@@ -112,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = (("val", None), ("agn_train", args.alpha), ("agn_val", args.alpha))
         ov = {k: v for k, v in (("rounds", args.rounds), ("epochs", args.epochs)) if v is not None}
         df = compare(tuple(args.methods.split(",")), settings, scale=args.scale, seed=args.seed, device=device,
-                     root=args.root, overrides=ov)
+                     root=args.root, overrides=ov, agn_metric=args.agn_metric)
         out.mkdir(parents=True, exist_ok=True)
         df.to_csv(out / "agn_results.csv", index=False)
         (out / "agn_results.json").write_text(json.dumps(df.to_dict("records"), default=str, indent=1))

@@ -8,7 +8,9 @@ trained epoch T:
 * ``"val"``:       validation loss alone (the paper's "Val" rows).
 
 ``AGN(theta_T)`` is the accumulated approximated gradient norm (eq. 5, last FC layer, per-sample gradients via
-Goodfellow 2015, summed over the epochs), recorded by :class:`lcsim.live.Trainer` as ``agn_sum``.
+Goodfellow 2015, summed over the epochs), by default at the end-of-epoch weights as eq. 5 defines it (the trainer's
+``agn_end_sum``); ``agn_metric="agn_sum"`` reads the sum accumulated during the training passes instead
+(:data:`lcsim.optimizers.scores.AGN_METRICS`; the two are compared in ``tests/perf/README.md``).
 
 Protocol (appendix A.1): the search runs in ``rounds`` (paper: 4) of ``per_round`` (paper: 8) configurations trained
 in parallel for ``epochs`` epochs each; after every round the black-box method (CMA-ES with population 8, PSO with
@@ -43,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidParameterError, check_choice, check_float, check_int, unknown_name
-from ..optimizers.scores import OBJECTIVES
+from ..optimizers.scores import AGN_METRICS, OBJECTIVES
 from ..seeding import derive
 from .spaces import AGN_INITIAL, agn_space
 
@@ -85,7 +87,7 @@ def _dataset(name: str, seed, root):
 def agn_search(method: str = "cmaes", objective: str = "val", alpha: float = 0.1, *, scale: str = "small",
                seed: int = 0, subset: float = 0.2, final_repeats: int = 3, device: str = "cpu", root=None,
                dataset=None, overrides: dict | None = None, method_params: dict | None = None,
-               normalize: bool | None = None) -> dict:
+               normalize: bool | None = None, agn_metric: str = "agn_end_sum") -> dict:
     """One AGN-paper search: search on the reduced set, retrain the chosen configuration on the full set.
 
     Args:
@@ -100,7 +102,8 @@ def agn_search(method: str = "cmaes", objective: str = "val", alpha: float = 0.1
         method_params: extra constructor parameters of the method (e.g. BOHB's ``eta``; default for multi-fidelity
             methods: ``eta = MF_ETA`` when the method takes it).
         normalize: served-objective path only (methods that are not black-box adapters): serve
-            ``alpha * agn_sum / t + loss`` (default ``True``) or the unnormalized eq. 6.
+            ``alpha * AGN(theta_t) / t + loss`` (default ``True``) or the unnormalized eq. 6.
+        agn_metric: the recorded column read as AGN(theta_T): ``"agn_end_sum"`` (eq. 5, default) or ``"agn_sum"``.
 
     Returns:
         dict with method, objective, alpha, config (chosen), search_score, test_acc and test_loss (lists, one per
@@ -117,6 +120,7 @@ def agn_search(method: str = "cmaes", objective: str = "val", alpha: float = 0.1
         raise unknown_name("AGN search scale", scale, SCALES)
     sc = {**SCALES[scale], **(overrides or {})}
     check_choice("agn_search", "objective", objective, list(OBJECTIVES))
+    check_choice("agn_search", "agn_metric", agn_metric, AGN_METRICS)
     final_repeats = check_int("agn_search", "final_repeats", final_repeats, 1)
     rounds, per_round, epochs = (check_int("agn_search", k, sc[k], 1) for k in ("rounds", "per_round", "epochs"))
     full = dataset if dataset is not None else _dataset(sc["dataset"], 0, root)
@@ -126,7 +130,7 @@ def agn_search(method: str = "cmaes", objective: str = "val", alpha: float = 0.1
     if blackbox:
         live = LiveTask(small, sc["family"], space, seed=derive(seed, "search"), max_epoch=epochs,
                         trainer_options={"device": device})
-        params = {"n_evals": rounds * per_round, "score": objective, "alpha": alpha}
+        params = {"n_evals": rounds * per_round, "score": objective, "alpha": alpha, "agn_metric": agn_metric}
         x0 = {k: min(v, space[k].upper) for k, v in AGN_INITIAL.items()}
         if method == "cmaes":
             params.update(popsize=per_round, x0=x0)
@@ -137,7 +141,7 @@ def agn_search(method: str = "cmaes", objective: str = "val", alpha: float = 0.1
 
         live = AGNObjectiveTask(small, sc["family"], space, seed=derive(seed, "search"), max_epoch=epochs,
                                 min_epoch=max(1, round(MF_MIN_FRACTION * epochs)), trainer_options={"device": device},
-                                search_objective=objective, alpha=alpha,
+                                search_objective=objective, alpha=alpha, agn_metric=agn_metric,
                                 normalize=True if normalize is None else normalize)
         takes = inspect.signature(method_class(method).__init__).parameters
         params = {"eta": MF_ETA} if "eta" in takes else {}
@@ -170,6 +174,7 @@ def agn_search(method: str = "cmaes", objective: str = "val", alpha: float = 0.1
         losses.append(float(tr.records[-1]["test_loss"]) if not tr.diverged else float("nan"))
     final_s = time.perf_counter() - t1
     return {"method": method, "objective": objective, "alpha": alpha if objective != "val" else float("nan"),
+            "agn_metric": agn_metric,
             "config": cfg, "search_score": float(best_v), "test_acc": accs, "test_loss": losses,
             **_mean_std("test_acc", accs), **_mean_std("test_loss", losses), "search_seconds": search_s,
             "final_seconds": final_s, "epochs_used": int(tab["budget_used"].max()) if len(tab) else 0,

@@ -20,8 +20,10 @@ class AGNObjectiveTask(LiveTask):
     Args (besides :class:`~lcsim.live.LiveTask`'s):
         search_objective: ``val``, ``agn_train`` or ``agn_val``.
         alpha: weight of AGN.
-        normalize: serve ``alpha * agn_sum / t + loss`` at epoch ``t`` (the multi-fidelity objective) instead of
-            ``alpha * agn_sum + loss``.
+        normalize: serve ``alpha * AGN(theta_t) / t + loss`` at epoch ``t`` (the multi-fidelity objective) instead
+            of ``alpha * AGN(theta_t) + loss``.
+        agn_metric: the recorded column read as AGN(theta_t) (:data:`lcsim.optimizers.scores.AGN_METRICS`; default
+            ``"agn_end_sum"``, eq. 5).
 
     Epochs whose metrics are not finite (divergence) are served the worst finite objective value this task has served
     so far (1e6 before any); the observation keeps its ``diverged`` flag, which BOHB turns into ``+inf``. The
@@ -29,17 +31,19 @@ class AGNObjectiveTask(LiveTask):
     behaviour are LiveTask's.
     """
 
-    def __init__(self, *args, search_objective: str = "val", alpha: float = 0.1, normalize: bool = True, **kw):
+    def __init__(self, *args, search_objective: str = "val", alpha: float = 0.1, normalize: bool = True,
+                 agn_metric: str = "agn_end_sum", **kw):
         super().__init__(*args, **kw)
-        check_agn_metrics(self.metrics, search_objective)
-        self.search_objective = search_objective
+        check_agn_metrics(self.metrics, search_objective, agn_metric)
+        self.search_objective, self.agn_metric = search_objective, agn_metric
         self.alpha = check_float("AGNObjectiveTask", "alpha", alpha, 0.0, None)
         self.normalize = bool(normalize)
         self._served_worst: float | None = None
 
     def served(self, row: dict, epoch: int) -> float:
         """The objective served for the metrics ``row`` (name -> value) of epoch ``epoch``."""
-        return agn_objective(row, self.search_objective, self.alpha, epoch if self.normalize else None)
+        return agn_objective(row, self.search_objective, self.alpha, epoch if self.normalize else None,
+                             self.agn_metric)
 
     def observe(self, job):
         obs = super().observe(job)
