@@ -25,7 +25,8 @@ def main(ctx):
         g = regret_on_grid(df, [0.5, 1.0], axis="fraction", total_budget=budgets)  # fraction of the run budget
         for frac in (0.5, 1.0):
             try:
-                s = rank_stats(score_matrix(g, frac))
+                per_task = score_matrix(g, frac)
+                s = rank_stats(per_task)
             except Exception as exc:  # noqa: BLE001
                 ctx.skip(f"ranks at {frac:.0%}", str(exc))
                 continue
@@ -33,7 +34,7 @@ def main(ctx):
             if "dpl" in s["ranks"].index:
                 at = g[np.isclose(g["x"].to_numpy(dtype=float), frac)]
                 runs = at.pivot_table(index=["benchmark", "task", "seed"], columns="method", values="value")
-                for level, matrix in (("task", score_matrix(g, frac)), ("run", runs)):
+                for level, matrix in (("task", per_task), ("run", runs)):
                     tests.append(paired_wilcoxon(matrix, "dpl").assign(fraction=frac, blocks=level))
             for m, r in s["ranks"].items():
                 rows.append({"fraction": frac, "method": m, "mean_rank": r, "friedman_stat": s["friedman"][0],
