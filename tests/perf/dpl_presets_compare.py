@@ -16,7 +16,7 @@ Then ``python tests/perf/dpl_presets_compare.py /tmp/dpl_presets/s*/cells --out
 tests/fixtures/dpl_presets_taskset.csv`` pairs every finished code-preset run with its paper-preset run, reads both
 runs' normalized regret at 25 / 50 / 100 % of the budget (:func:`analysis.regret.regret_at_fractions`) and tests the
 presets per fraction with :func:`analysis.stats.paired_wilcoxon` (two-sided Wilcoxon signed-rank), over the (task,
-seed) runs and over the tasks' seed means (tasks with every seed of the other tasks only). ``--out`` keeps the
+seed) runs and over the tasks' means over the seeds that every task has finished. ``--out`` keeps the
 per-run regrets and method seconds (a few KB) so that the table can be redrawn without the cells.
 """
 from __future__ import annotations
@@ -60,10 +60,10 @@ def tests(runs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for x, d in runs.groupby("x"):
         m = d.pivot_table(index=["task", "seed"], columns="preset", values="value")
-        n_seeds = m.groupby(level="task").size()
-        full = n_seeds[n_seeds == n_seeds.max()].index
-        t = m.loc[m.index.get_level_values("task").isin(full)].groupby(level="task").mean()
-        for over, mat in (("runs", m), ("task means", t)):
+        n_tasks = m.groupby(level="seed").size()
+        full = n_tasks[n_tasks == m.index.get_level_values("task").nunique()].index  # seeds every task has
+        t = m.loc[m.index.get_level_values("seed").isin(full)].groupby(level="task").mean()
+        for over, mat in (("runs", m), (f"task means ({len(full)} seeds)", t)):
             w = paired_wilcoxon(mat[["paper", "code"]], "paper").iloc[0]
             rows.append({"fraction": x, "over": over, "n": int(w["n"]), "paper_mean": mat["paper"].mean(),
                          "code_mean": mat["code"].mean(), "paper_lower": int(w["better"]), "tied": int(w["tied"]),
