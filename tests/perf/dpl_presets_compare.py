@@ -39,7 +39,10 @@ PRESETS = {"dpl": "paper", "dpl_code": "code"}
 
 def per_run(code_dirs, pack: Path) -> pd.DataFrame:
     """Regret at the budget fractions and method seconds of every paired (task, seed) run of both presets."""
-    code = pd.concat([store.read_dir(d) for d in code_dirs], ignore_index=True)
+    files = [f for d in code_dirs for f in store.cell_files(d)]  # a seed's folder may hold no finished cell yet
+    if not files:
+        raise SystemExit(f"no finished code-preset cells in {list(map(str, code_dirs))}")
+    code = pd.concat([store.read_table(f) for f in files], ignore_index=True)
     paper = store.read_table(pack)
     paper = paper[paper["method"] == "dpl"].drop(columns=["cell"])
     keys = code[["task", "seed"]].drop_duplicates()
