@@ -352,9 +352,9 @@ def live_gn_table(ctx: Context, dataset: str = "digits", family: str = "mlp", *,
     Per configuration three trainers run in lockstep, epoch by epoch (alternating, so drifting machine load cancels;
     as ``tests/perf/bench_live_proxies.py``), all with the same seed and data order, so the same trajectory: one with
     AGN accumulation and GN after every optimizer step (``Trainer(gn=True, gn_every="iteration")``, all values), one
-    with AGN accumulation alone (the trainer's default, whose training pass times AGN: the GN passes interleaved with
-    the steps of the first would slow its training pass through the caches, although their own seconds are not
-    counted in it) and a plain one (``agn=False``). After each epoch the GN pass (per-sample gradient norms of all
+    with AGN accumulation alone (the trainer's default, whose training pass times AGN: the first trainer's GN passes
+    run between its steps and share the caches with its training pass, although their own seconds are not counted
+    in it) and a plain one (``agn=False``). After each epoch the GN pass (per-sample gradient norms of all
     parameters over the training set, :func:`lcsim.live.proxies.per_sample_grad_sq_norms`, what the trainer runs after
     each step) is timed again on the trained model, and the naive per-sample backward loop on ``naive_samples``
     samples.
