@@ -22,10 +22,17 @@ Mapping (DPL appendix C):
 * diverged runs: SMAC is told the served value (the task's worst value) with ``additional_info={"diverged": True}``,
   never a good score;
 * failures: an exception inside SMAC is re-raised as :class:`SMACError` naming the run's trial and the call, so a
-  grid records that cell as failed instead of continuing with a broken optimizer.
+  grid records that cell as failed instead of continuing with a broken optimizer;
+* reproducibility: SMAC3's local search collects its start points in a ``set`` of Configurations, whose hash is the
+  hash of their ``repr`` string, and searches them in the set's order, so the same SMAC seed gave different runs in
+  processes with different string-hash seeds (``PYTHONHASHSEED``, random per process by default). The adapter's
+  acquisition maximizer is SMAC's default (:class:`LocalAndSortedRandomSearch`, same parameters) with the start points
+  put in a fixed order (sorted by ``repr``) before the search: the same points, searched in an order that depends
+  on the seed alone.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import tempfile
@@ -87,8 +94,11 @@ class SMAC(Optimizer):
                             output_directory=f"{self._dir}/run", name="lcsim")
         intensifier = MultiFidelityFacade.get_intensifier(scenario, eta=self.eta,
                                                           incumbent_selection=self.incumbent_selection)
+        maximizer = MultiFidelityFacade.get_acquisition_maximizer(scenario)
+        maximizer._local_search.__class__ = _local_search_in_order()  # SMAC's instance, its parameters kept
         self._facade = MultiFidelityFacade(scenario, target_function=_never_called, intensifier=intensifier,
-                                           overwrite=True, logging_level=logging.ERROR)
+                                           acquisition_maximizer=maximizer, overwrite=True,
+                                           logging_level=logging.ERROR)
         self._info: dict[int, object] = {}        # trial id -> SMAC TrialInfo of the running job
         self._trial_of: dict[tuple, int] = {}     # config key -> trial id
         self.served: dict[int, int | None] = {}  # trial id -> candidate row served
@@ -140,6 +150,21 @@ class SMAC(Optimizer):
         except Exception as exc:
             raise SMACError(f"SMAC3 failed in tell() for trial {job.trial_id} at epoch {job.epoch}: "
                             f"{type(exc).__name__}: {exc}") from exc
+
+
+@functools.cache
+def _local_search_in_order() -> type:
+    """SMAC3's ``LocalSearch`` with its start points in a fixed order (see the module docstring: SMAC de-duplicates
+    them through a ``set``, whose order follows the per-process string-hash seed). Built on first use, so importing
+    lcsim does not import SMAC."""
+    from smac.acquisition.maximizer import LocalSearch
+
+    class LocalSearchInOrder(LocalSearch):
+        def _get_initial_points(self, previous_configs, n_points, additional_start_points):
+            points = super()._get_initial_points(previous_configs, n_points, additional_start_points)
+            return sorted(points, key=repr)
+
+    return LocalSearchInOrder
 
 
 def _never_called(config, seed: int = 0, budget: float = 0.0) -> float:  # pragma: no cover
