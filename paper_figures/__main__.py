@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from . import SCRIPTS
-from ._common import SCALES, Context, get_scale, read_csv
+from ._common import SCALES, Context, get_scale, load_benchmark, read_csv
 
 
 def main(argv=None) -> int:
@@ -52,6 +52,12 @@ def main(argv=None) -> int:
             print(f"error: {unknown_name(f'{scale.name}-scale benchmark', bad[0] if bad else '', scale.benchmarks)}",
                   file=sys.stderr)
             return 2
+        for b in benchmarks:  # named ones must load: only the scale's default set skips (and records) what is missing
+            try:
+                load_benchmark(Context(scale, Path(a.out) / scale.name), b, max_tasks=1)
+            except Exception as exc:  # noqa: BLE001 -- any loader failure is reported as one error naming the fix
+                print(f"error: --benchmarks names {b}, which cannot be loaded: {exc}", file=sys.stderr)
+                return 2
     try:
         params = _params(a.params)
     except ValueError as exc:

@@ -95,20 +95,25 @@ def load_options(ctx: Context, benchmark: str) -> dict:
 def load_tasks(ctx: Context, benchmarks=None, max_tasks: int | None = None) -> list:
     """Load up to ``max_tasks`` (default ``scale.max_tasks``) tasks of each benchmark, as the grid runner's cells
     load them; missing ones are recorded as skipped."""
-    from lcsim.benchmarks import get_benchmark
-    from lcsim.replay.grid import _load_task
-
     tasks = []
     for name in benchmarks or ctx.benchmarks or ctx.scale.benchmarks:
         try:
-            bench = get_benchmark(name)
-            names = bench.tasks()[: max_tasks or ctx.scale.max_tasks]
-            if not names:
-                raise LookupError("no task files present")
-            tasks += [_load_task(name, t, load_options(ctx, name)) for t in names]
+            tasks += load_benchmark(ctx, name, max_tasks)
         except Exception as exc:  # noqa: BLE001 -- any failure to load means: skip, with the reason
             ctx.skip(f"benchmark={name}", f"{type(exc).__name__}: {exc}")
     return tasks
+
+
+def load_benchmark(ctx: Context, name: str, max_tasks: int | None = None) -> list:
+    """The first ``max_tasks`` (default ``scale.max_tasks``) tasks of benchmark ``name`` at ``ctx.scale``; raises
+    what the loader raises (a :class:`~lcsim.errors.DataNotFoundError` names the download command)."""
+    from lcsim.benchmarks import get_benchmark
+    from lcsim.replay.grid import _load_task
+
+    names = get_benchmark(name).tasks()[: max_tasks or ctx.scale.max_tasks]
+    if not names:
+        raise LookupError("no task files present")
+    return [_load_task(name, t, load_options(ctx, name)) for t in names]
 
 
 def method_params(ctx: Context, name: str) -> dict:

@@ -170,6 +170,17 @@ def test_resume_and_bad_name(out, capsys):
     assert "dpl_fig3" in capsys.readouterr().err
 
 
+def test_a_named_benchmark_without_data_is_one_error(tmp_path, monkeypatch, capsys):
+    """--benchmarks names what the user asked for: one that cannot be loaded ends with status 2 and the loader's
+    fix (the download command) before any script runs, instead of a figure that records it as skipped."""
+    monkeypatch.setenv("LCSIM_DATA", str(tmp_path / "empty"))
+    out = tmp_path / "out"
+    assert main(["--only", "dpl_fig3", "--scale", "full", "--benchmarks", "lcbench_yahpo", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--benchmarks names lcbench_yahpo" in err and "python -m lcsim.data download lcbench_yahpo" in err
+    assert err.count("\n") == 1 and not out.exists()
+
+
 def test_seeds_option_draws_the_first_seeds_and_records_them(out, tmp_path, capsys):
     """--seeds N draws the grid's seeds 0..N-1 only (the same cells as the full run's first seed), records it in
     the CSV and its command, redraws a CSV made with another seed count, and refuses N < 1 with status 2."""
