@@ -2,7 +2,8 @@
 
 Runs each figure script, skipping scripts whose outputs exist for the same scale and are complete (resume; a CSV
 that records skipped pieces is redone, so figures fill in as methods and loaders land; ``--force`` redoes all).
-Replay cells are cached under ``OUT/cells`` so an interrupted run resumes where it stopped.
+Replay cells are cached under ``OUT/cells`` so an interrupted run resumes where it stopped; ``--recompute METHODS``
+deletes those methods' cells first (cached and, at the full scale, packed) and redoes the scripts.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 
 from . import SCRIPTS
-from ._common import SCALES, Context, get_scale, load_benchmark, read_csv
+from ._common import SCALES, Context, drop_cells, get_scale, load_benchmark, read_csv
 
 
 def main(argv=None) -> int:
@@ -35,6 +36,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=None, metavar="N",
                     help="seeds 0..N-1 of the replay grids instead of the scale's (e.g. to draw a full-scale grid "
                          "that has finished N seeds; recorded in every CSV)")
+    ap.add_argument("--recompute", default=None, metavar="METHODS",
+                    help="comma-separated methods whose replay cells are deleted first and run again: the cached cells "
+                         "and, at the full scale, their cells in the committed packs (after a change to a method)")
     a = ap.parse_args(argv)
     scale = get_scale(a.scale)
     if a.seeds is not None:
@@ -63,6 +67,16 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    recompute = ()
+    if a.recompute is not None:
+        from lcsim.errors import unknown_name
+        from lcsim.optimizers import METHODS
+
+        recompute = tuple(m.strip() for m in a.recompute.split(",") if m.strip())
+        bad = [m for m in recompute if m not in METHODS]
+        if bad or not recompute:
+            print(f"error: {unknown_name('method', bad[0] if bad else '', METHODS)}", file=sys.stderr)
+            return 2
     names = a.only or list(SCRIPTS)
     bad = [n for n in names if n not in SCRIPTS]
     if bad:
@@ -71,9 +85,12 @@ def main(argv=None) -> int:
         print(unknown_name("figure", bad[0], SCRIPTS), file=sys.stderr)
         return 2
     out = Path(a.out) / scale.name
+    if recompute:
+        gone = drop_cells(Context(scale, out, benchmarks=benchmarks), recompute)
+        print(f"--recompute: dropped {len(gone)} cell(s) of {', '.join(recompute)}; the grids run them again")
     for i, name in enumerate(names, 1):
         done = out / f"{name}.csv"
-        if done.exists() and not a.force:
+        if done.exists() and not (a.force or recompute):
             _, meta = read_csv(done)
             if not meta.get("skipped") and meta.get("seeds", [str(scale.seeds)]) == [str(scale.seeds)]:
                 print(f"[{i}/{len(names)}] {name}: exists, skipped (use --force to redo) -> {done}")

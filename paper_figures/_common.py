@@ -177,6 +177,31 @@ def run_grid(ctx: Context, tasks, methods, *, charge_overhead: bool = False, nor
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def drop_cells(ctx: Context, labels) -> list[str]:
+    """Delete the replay cells of the methods ``labels`` on ``ctx``'s benchmarks -- cached cell files under
+    ``ctx.out/cells`` and, at the full scale, those cells of the committed packs in :data:`RESULTS` -- so that the
+    next grid recomputes them (``--recompute``, after a change to a method). Returns the names of the cells dropped."""
+    from lcsim.replay import store
+
+    benches = ctx.benchmarks or ctx.scale.benchmarks
+
+    def hit(name: str) -> bool:
+        return name.split("__")[0] in benches and any(f"__{label}__seed" in name for label in labels)
+
+    gone = set()
+    cells = ctx.out / "cells"
+    for p in store.cell_files(cells) if cells.is_dir() else []:
+        if hit(p.name):
+            p.unlink()
+            gone.add(p.name)
+    if ctx.scale.name == "full":
+        for b in benches:
+            packed = RESULTS / "full" / f"{b}.parquet"
+            if packed.exists():
+                gone.update(store.drop(packed, hit))
+    return sorted(gone)
+
+
 def parallel_map(ctx: Context, fn, args: list, desc: str) -> list:
     """``[fn(*a) for a in args]``, in ``ctx.jobs`` worker processes when ``jobs > 1`` (``fn`` must be a module-level
     function, every cell seeded on its own and single-threaded inside, so the results do not depend on ``jobs``)."""

@@ -170,6 +170,26 @@ def test_resume_and_bad_name(out, capsys):
     assert "dpl_fig3" in capsys.readouterr().err
 
 
+def test_recompute_reruns_one_methods_cells_and_redraws(out, capsys):
+    """--recompute METHOD deletes that method's cached cells (only its own), runs them again and redraws the script
+    although its CSV exists; the same seeds give the same numbers. An unknown method is one error with status 2."""
+    cells = out / "cells"
+    rs = {p.name: p.stat().st_mtime_ns for p in cells.glob("*__random_search__seed*")}
+    others = {p.name: p.stat().st_mtime_ns for p in cells.glob("*.parquet") if p.name not in rs}
+    assert rs and others
+    before, _ = read_csv(out / "dpl_fig3.csv")
+    assert main(["--only", "dpl_fig3", *TINY, "--recompute", "random_search", "--out", str(out.parent)]) == 0
+    printed = capsys.readouterr().out
+    assert f"dropped {len(rs)} cell(s) of random_search" in printed and "exists, skipped" not in printed
+    assert {p.name: p.stat().st_mtime_ns for p in cells.glob("*__random_search__seed*")}.keys() == rs.keys()
+    assert all(p.stat().st_mtime_ns > rs[p.name] for p in cells.glob("*__random_search__seed*"))
+    assert {p.name: p.stat().st_mtime_ns for p in cells.glob("*.parquet") if p.name not in rs} == others
+    after, _ = read_csv(out / "dpl_fig3.csv")
+    pd.testing.assert_frame_equal(before, after)
+    assert main(["--only", "dpl_fig3", *TINY, "--recompute", "smacc", "--out", str(out.parent)]) == 2
+    assert "smac" in capsys.readouterr().err
+
+
 def test_a_named_benchmark_without_data_is_one_error(tmp_path, monkeypatch, capsys):
     """--benchmarks names what the user asked for: one that cannot be loaded ends with status 2 and the loader's
     fix (the download command) before any script runs, instead of a figure that records it as skipped."""
@@ -682,7 +702,21 @@ def test_full_scale_grid_packs_its_cells_and_a_rerun_draws_from_the_pack(tmp_pat
         calls.append(cell)
         return real(cell, *args, **kwargs)
 
+    # --recompute's drop: hyperband's cells leave the pack and the cache; the next run recomputes exactly those
+    gone = common.drop_cells(common.Context(scale, tmp_path / "two"), ["hyperband"])
+    assert len(gone) == 4 and all("__hyperband__" in n for n in gone)
+    assert store.read_table(packed)["cell"].nunique() == 4
+    assert not list((tmp_path / "two" / "cells").glob("*hyperband*"))
+    ran = []
     real = grid.run_cell
+    with monkeypatch.context() as m:
+        m.setattr(grid, "run_cell", lambda cell, *a, **k: ran.append(cell.label) or real(cell, *a, **k))
+        redone = common.run_grid(common.Context(scale, tmp_path / "two"), tasks, ["random_search", "hyperband"],
+                                 columns=cols)
+    assert ran == ["hyperband"] * 4
+    pd.testing.assert_frame_equal(redone, first)
+    assert store.read_table(packed)["cell"].nunique() == 8
+
     monkeypatch.setattr(grid, "run_cell", stop_after_two)
     with pytest.raises(KeyboardInterrupt):
         common.run_grid(common.Context(scale, tmp_path / "three"), tasks, ["random_search", "asha"], columns=cols)
