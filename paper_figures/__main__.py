@@ -3,7 +3,7 @@
 Runs each figure script, skipping scripts whose outputs exist for the same scale and are complete (resume; a CSV
 that records skipped pieces is redone, so figures fill in as methods and loaders land; ``--force`` redoes all).
 Replay cells are cached under ``OUT/cells`` so an interrupted run resumes where it stopped; ``--recompute METHODS``
-deletes those methods' cells first (cached and, at the full scale, packed) and redoes the scripts.
+redoes the scripts and runs those methods' cells again, replacing the cached and (at the full scale) packed ones.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from . import SCRIPTS
-from ._common import SCALES, Context, drop_cells, get_scale, load_benchmark, read_csv
+from ._common import SCALES, Context, get_scale, load_benchmark, read_csv
 
 
 def main(argv=None) -> int:
@@ -37,7 +37,7 @@ def main(argv=None) -> int:
                     help="seeds 0..N-1 of the replay grids instead of the scale's (e.g. to draw a full-scale grid "
                          "that has finished N seeds; recorded in every CSV)")
     ap.add_argument("--recompute", default=None, metavar="METHODS",
-                    help="comma-separated methods whose replay cells are deleted first and run again: the cached cells "
+                    help="comma-separated methods whose replay cells the scripts run again, replacing the cached cells "
                          "and, at the full scale, their cells in the committed packs (after a change to a method)")
     a = ap.parse_args(argv)
     scale = get_scale(a.scale)
@@ -85,9 +85,7 @@ def main(argv=None) -> int:
         print(unknown_name("figure", bad[0], SCRIPTS), file=sys.stderr)
         return 2
     out = Path(a.out) / scale.name
-    if recompute:
-        gone = drop_cells(Context(scale, out, benchmarks=benchmarks), recompute)
-        print(f"--recompute: dropped {len(gone)} cell(s) of {', '.join(recompute)}; the grids run them again")
+    redone: set = set()  # cells replaced by --recompute, shared by the scripts so each is run once
     for i, name in enumerate(names, 1):
         done = out / f"{name}.csv"
         if done.exists() and not (a.force or recompute):
@@ -101,7 +99,8 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         print(f"[{i}/{len(names)}] {name} ...", flush=True)
         mod = importlib.import_module(f"paper_figures.{name}")
-        mod.main(Context(scale, out, jobs=max(1, a.jobs), params=params, benchmarks=benchmarks))
+        mod.main(Context(scale, out, jobs=max(1, a.jobs), params=params, benchmarks=benchmarks, recompute=recompute,
+                         redone=redone))
         print(f"[{i}/{len(names)}] {name} done in {time.perf_counter() - t0:.1f}s -> {done}", flush=True)
     return 0
 

@@ -73,6 +73,8 @@ class Context:
     jobs: int = 1  # worker processes for uncached cells (replay grid, DPL Fig. 2, AGN searches, FGHPO)
     params: dict = field(default_factory=dict)  # method name -> parameters overriding its defaults (--params)
     benchmarks: tuple | None = None  # --benchmarks: a subset of the scale's benchmarks
+    recompute: tuple = ()  # --recompute: methods whose cells are run again (cached and packed ones are replaced)
+    redone: set = field(default_factory=set)  # cells already replaced by this command (shared by its scripts)
     skipped: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
@@ -148,7 +150,8 @@ def run_grid(ctx: Context, tasks, methods, *, charge_overhead: bool = False, nor
     """Replay every (task, method, seed) cell through :func:`lcsim.replay.grid.run_grid` (one grid per benchmark,
     root seed :data:`ROOT_SEED`, seeds ``0..scale.seeds-1``, budget ``scale.budget_full_evals`` full-curve
     equivalents), cached cell by cell under ``out/cells``; ``ctx.jobs`` processes run the missing cells. At the full
-    scale the cells come from and go back to :data:`RESULTS` (packed), keeping only ``columns``."""
+    scale the cells come from and go back to :data:`RESULTS` (packed), keeping only ``columns``. The cells of the
+    methods in ``ctx.recompute`` are deleted first, once per command, so they run again and replace the packed ones."""
     from lcsim.replay import store
     from lcsim.replay.grid import GridSpec, cells_of
     from lcsim.replay.grid import run_grid as replay_grid
@@ -166,6 +169,13 @@ def run_grid(ctx: Context, tasks, methods, *, charge_overhead: bool = False, nor
         packed = RESULTS / "full" / f"{bench}.parquet"
         full = ctx.scale.name == "full"
         kept = store.unpack(packed, cells) if full and packed.exists() else []
+        redo = {c.filename for c in cells_of(spec) if c.label in ctx.recompute} - ctx.redone
+        for name in redo:
+            (cells / name).unlink(missing_ok=True)
+        ctx.redone |= redo
+        if redo:
+            print(f"[paper_figures] --recompute: running {len(redo)} cell(s) of {bench} again", file=sys.stderr)
+        kept = [p for p in kept if p.name not in redo]  # the pack is rewritten without them, then with the new ones
         try:
             frames.append(replay_grid(spec, cells, executor="local" if ctx.jobs > 1 else "serial", n_jobs=ctx.jobs,
                                       exclusive=False, progress=True, columns=columns if full else None))
@@ -175,31 +185,6 @@ def run_grid(ctx: Context, tasks, methods, *, charge_overhead: bool = False, nor
                 if done - set(kept):
                     store.pack(sorted(set(kept) | done), packed)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def drop_cells(ctx: Context, labels) -> list[str]:
-    """Delete the replay cells of the methods ``labels`` on ``ctx``'s benchmarks -- cached cell files under
-    ``ctx.out/cells`` and, at the full scale, those cells of the committed packs in :data:`RESULTS` -- so that the
-    next grid recomputes them (``--recompute``, after a change to a method). Returns the names of the cells dropped."""
-    from lcsim.replay import store
-
-    benches = ctx.benchmarks or ctx.scale.benchmarks
-
-    def hit(name: str) -> bool:
-        return name.split("__")[0] in benches and any(f"__{label}__seed" in name for label in labels)
-
-    gone = set()
-    cells = ctx.out / "cells"
-    for p in store.cell_files(cells) if cells.is_dir() else []:
-        if hit(p.name):
-            p.unlink()
-            gone.add(p.name)
-    if ctx.scale.name == "full":
-        for b in benches:
-            packed = RESULTS / "full" / f"{b}.parquet"
-            if packed.exists():
-                gone.update(store.drop(packed, hit))
-    return sorted(gone)
 
 
 def parallel_map(ctx: Context, fn, args: list, desc: str) -> list:

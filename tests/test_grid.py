@@ -190,15 +190,3 @@ def test_pack_and_unpack_restore_the_cells_and_a_grid_resumes_from_them(tmp_path
     with pytest.raises(DataNotFoundError, match="no cell files"):
         store.pack([], tmp_path / "empty.parquet")
     assert not (tmp_path / "empty.parquet").exists()
-    # drop: the named cells leave the pack, the others are kept unchanged; dropping the last one deletes the file
-    first, rest = files[0].name, [f.name for f in files[1:]]
-    assert store.drop(packed, lambda n: n == first) == [first]
-    kept = store.read_table(packed)
-    assert sorted(kept["cell"].unique()) == sorted(rest)
-    for f in files[1:]:
-        pd.testing.assert_frame_equal(kept[kept.cell == f.name].drop(columns="cell").reset_index(drop=True),
-                                      store.read_table(f))
-    assert store.drop(packed, lambda n: False) == [] and packed.exists()
-    assert store.drop(packed, lambda n: True) == sorted(rest) and not packed.exists()
-    with pytest.raises(DataFormatError, match="not a packed grid"):
-        store.drop(files[0], lambda n: True)

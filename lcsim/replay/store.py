@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 from .._files import write_atomic
 from ..errors import DataFormatError, DataNotFoundError
 
-__all__ = ["write_table", "read_table", "read_dir", "canonical", "write_results", "pack", "unpack", "drop",
-           "MEASURED_COLUMNS", "SUFFIX"]
+__all__ = ["write_table", "read_table", "read_dir", "canonical", "write_results", "pack", "unpack", "MEASURED_COLUMNS",
+           "SUFFIX"]
 
 SUFFIX = ".parquet"
 #: columns holding measured wall time (everything else of a table is simulated and reproducible, unless the runs
@@ -99,32 +99,12 @@ def pack(paths, path: str | os.PathLike) -> Path:
     frames = [read_table(p).assign(cell=Path(p).name) for p in paths]
     if not frames:
         raise DataNotFoundError("pack: no cell files given.")
-    return _write_pack(pd.concat(frames, ignore_index=True), Path(path))
-
-
-def _write_pack(df: pd.DataFrame, path: Path) -> Path:
+    path = Path(path)
     buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buf, compression="zstd", compression_level=19)
+    table = pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)
+    pq.write_table(table, buf, compression="zstd", compression_level=19)
     write_atomic(path, buf.getvalue())
     return path
-
-
-def drop(path: str | os.PathLike, which) -> list[str]:
-    """Remove the cells whose file name satisfies ``which`` (a predicate) from a :func:`pack` file, rewriting it
-    atomically (deleting it when no cell is left), so that a grid resuming from it recomputes them. Returns the
-    names removed."""
-    path = Path(path)
-    df = read_table(path)
-    if "cell" not in df.columns:
-        raise DataFormatError(f"{path} is not a packed grid (no 'cell' column); it was not written by store.pack.")
-    gone = sorted(n for n in df["cell"].unique() if which(str(n)))
-    if gone:
-        rest = df[~df["cell"].isin(gone)].reset_index(drop=True)
-        if len(rest):
-            _write_pack(rest, path)
-        else:
-            path.unlink()
-    return gone
 
 
 def unpack(path: str | os.PathLike, directory: str | os.PathLike) -> list[Path]:
