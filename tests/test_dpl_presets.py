@@ -1,4 +1,4 @@
-"""DPL presets: ``preset="paper"`` (default) is the pre-preset behaviour bit for bit; ``preset="code"`` reproduces the
+"""DPL presets: ``preset="paper"`` (default) is exactly its named values; ``preset="code"`` reproduces the
 mechanics of the authors' code (github.com/machinelearningnuremberg/DPL), each checked against a hand-computed value
 or an independent reference (scikit-learn's pipeline for the encoding, scipy for EI)."""
 from __future__ import annotations
@@ -21,18 +21,14 @@ TINY = dict(n_members=2, n_units=8, initial_epochs=3, refine_epochs=1)
 CODE_KEYS = ("head", "batch_norm", "full_fits", "restart_patience", "encoding", "clip_targets", "ei_zero_std",
              "reseed_fits")
 
-# A 60-step run made with lcsim before the presets existed (commit bc9a395): synthetic_task(n_configs=40, n_epochs=8,
-# seed=7), DPL seed 5, replay seed 5, the parameters below. (config_id, epoch) of every step, and the final posterior
-# (mean, variance) of the first four candidates at the maximum budget.
+# The paper preset's runs: a 60-step run on synthetic_task(n_configs=40, n_epochs=8, seed=7), DPL seed 5, replay
+# seed 5. When the presets were introduced (commit 16c99cd) this run was checked step for step against one recorded
+# with the code before them (bc9a395) on the same machine. That record is not portable: on another CPU, torch's float32
+# rounding swaps two near-tied EI choices at step 17 (measured 2026-12-06), so the portable check is that the default,
+# preset="paper" and the paper's values set one by one give the same run bit for bit in one process.
 BEFORE_PARAMS = dict(n_members=3, n_units=16, initial_epochs=30, refine_epochs=3, batch_size=16)
-BEFORE_STEPS = [
-    (26, 1), (18, 1), (37, 1), (1, 1), (6, 1), (37, 2), (39, 1), (39, 2), (27, 1), (27, 2), (3, 1), (3, 2), (18, 2),
-    (18, 3), (18, 4), (18, 5), (18, 6), (28, 1), (6, 2), (28, 2), (18, 7), (28, 3), (18, 8), (1, 2), (9, 1), (9, 2),
-    (9, 3), (28, 4), (9, 4), (9, 5), (9, 6), (9, 7), (15, 1), (15, 2), (22, 1), (15, 3), (22, 2), (22, 3), (22, 4),
-    (22, 5), (15, 4), (15, 5), (22, 6), (22, 7), (15, 6), (15, 7), (15, 8), (22, 8), (16, 1), (26, 2), (26, 3),
-    (26, 4), (26, 5), (26, 6), (26, 7), (26, 8), (34, 1), (29, 1), (29, 2), (29, 3)]
-BEFORE_MEAN = [0.33527897236247856, 0.6940888265768687, 0.4429617648323377, 0.5272908830083907]
-BEFORE_VAR = [0.003612547680108418, 0.018479327601236842, 0.012886411438356905, 0.0015812876755047318]
+PAPER_VALUES = {"head": "sigmoid", "batch_norm": True, "full_fits": 1, "restart_patience": None, "encoding": "space",
+                "clip_targets": True, "ei_zero_std": "limit", "reseed_fits": False}
 
 
 def _before_run(**extra):
@@ -42,18 +38,21 @@ def _before_run(**extra):
     return task, opt, res.table
 
 
-@pytest.mark.parametrize("extra", [{}, {"preset": "paper"}])
-def test_paper_preset_is_the_run_made_before_presets(extra):
-    task, opt, t = _before_run(**extra)
-    assert list(zip(t["config_id"], t["epoch"])) == BEFORE_STEPS
-    mean, var = opt._model.posterior(problem_for(task).encoded_candidates(), 1.0)
-    np.testing.assert_allclose(mean[:4], BEFORE_MEAN, rtol=1e-6)
-    np.testing.assert_allclose(var[:4], BEFORE_VAR, rtol=1e-5)
-    p = opt.params()
-    assert {k: p[k] for k in CODE_KEYS} == {
-        "head": "sigmoid", "batch_norm": True, "full_fits": 1, "restart_patience": None, "encoding": "space",
-        "clip_targets": True, "ei_zero_std": "limit", "reseed_fits": False}
-    assert p["preset"] == "paper" and '"preset": "paper"' in t["method_params"].iloc[0]
+def test_paper_preset_is_the_default_and_its_values_one_by_one():
+    runs = [_before_run(**extra) for extra in ({}, {"preset": "paper"}, {"preset": "code", **PAPER_VALUES})]
+    steps = [list(zip(t["config_id"], t["epoch"])) for _, _, t in runs]
+    assert len(steps[0]) == 60 and len(set(steps[0])) == 60 and steps[0] == steps[1] == steps[2]
+    posts = [opt._model.posterior(problem_for(task).encoded_candidates(), 1.0) for task, opt, _ in runs]
+    for mean, var in posts[1:]:
+        np.testing.assert_array_equal(mean, posts[0][0])
+        np.testing.assert_array_equal(var, posts[0][1])
+    for (_, opt, t), preset in zip(runs, ("paper", "paper", "code")):
+        p = opt.params()
+        assert {k: p[k] for k in CODE_KEYS} == PAPER_VALUES
+        assert p["preset"] == preset and f'"preset": "{preset}"' in t["method_params"].iloc[0]
+    # the code preset's own values change the run (the comparison above can fail)
+    _, _, code = _before_run(preset="code")
+    assert list(zip(code["config_id"], code["epoch"])) != steps[0]
 
 
 def test_code_preset_values_and_overrides():

@@ -63,7 +63,10 @@ def test_replay_runs_on_a_live_built_task(tmp_path):
 
 
 def test_shipped_curves_reproduce_from_code(monkeypatch):
-    """Retrain two shipped configurations from the recorded seeds: every metric except wall seconds matches."""
+    """Retrain two shipped configurations from the recorded seeds: every metric except wall seconds matches, to float32
+    rounding across machines (the benchmark was built on another one): continuous metrics to rtol 1e-6 (1e-5 for the
+    training-pass AGN sums); AUCs, rank statistics, to 1e-3, since a rounding-level change in two scores can swap
+    their order (measured 2026-12-06: one train AUC of 50 epochs moved by 1.9e-4, everything else within 1e-6)."""
     import torch
 
     from lcsim.live import Trainer, load_dataset
@@ -83,7 +86,8 @@ def test_shipped_curves_reproduce_from_code(monkeypatch):
             if m.endswith("_seconds"):
                 continue
             tol = 1e-5 if m.startswith("agn") and not m.startswith("agn_end") else 1e-6
-            np.testing.assert_allclose(new[:, j], t.curves[i, 0, :, j], rtol=tol, atol=1e-30, equal_nan=True,
+            atol = 1e-3 if m.endswith("_auc") else 1e-30
+            np.testing.assert_allclose(new[:, j], t.curves[i, 0, :, j], rtol=tol, atol=atol, equal_nan=True,
                                        err_msg=m)
 
 
